@@ -1,0 +1,208 @@
+/*
+ * check.c - the pipeline: trim, syntax, normalisation, tables.
+ *
+ * A stage that decides (a rejection) stops the walk; otherwise each
+ * stage adds its reasons and the worst verdict wins (validate.h).  The
+ * offline stages are pure: no I/O, no locks, nothing written outside
+ * the caller's result, so any number of threads may check at once.
+ */
+#include "internal.h"
+
+#include <libpsl.h>
+#include <string.h>
+
+/* Leading and trailing paste debris: SP, HTAB, CR, LF and, as UTF-8,
+ * U+00A0 NO-BREAK SPACE, U+200B ZERO WIDTH SPACE, U+FEFF BOM. */
+static size_t junk_at(const unsigned char *s, size_t n)
+{
+    if (n >= 1 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' ||
+                   s[0] == '\n'))
+        return 1;
+    if (n >= 2 && s[0] == 0xC2 && s[1] == 0xA0)
+        return 2;
+    if (n >= 3 && s[0] == 0xE2 && s[1] == 0x80 && s[2] == 0x8B)
+        return 3;
+    if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+        return 3;
+    return 0;
+}
+
+static size_t junk_before(const unsigned char *s, size_t n)
+{
+    if (n >= 1 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+                   s[n - 1] == '\n'))
+        return 1;
+    if (n >= 2 && junk_at(s + n - 2, 2) == 2)
+        return 2;
+    if (n >= 3 && junk_at(s + n - 3, 3) == 3)
+        return 3;
+    return 0;
+}
+
+static void trim(const char **s, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)*s;
+    size_t n = *len, k;
+
+    while ((k = junk_at(p, n)) > 0)
+        p += k, n -= k;
+    while ((k = junk_before(p, n)) > 0)
+        n -= k;
+    *s = (const char *)p;
+    *len = n;
+}
+
+/* Suggestions that fix a syntax error outright. */
+static void syntax_suggestion(const char *s, size_t len, vl_reason r,
+                              const vl__syntax_parts *p, vl_result *res)
+{
+    size_t n = 0;
+    const char *from = s;
+
+    if (r == VL_R_SYNTAX_DISPLAY_NAME)
+        from = s + p->inner_off, n = p->inner_len;
+    else if (r == VL_R_SYNTAX_DOMAIN_TRAILING_DOT)
+        n = len - 1;
+    if (n > 0 && vl__copy_field(res->suggestion, sizeof res->suggestion, from,
+                                n) == VL_OK)
+        res->has_suggestion = 1;
+}
+
+/* RFC 2606 / RFC 6761 special-use names, RFC 6762 .local and RFC 7686
+ * .onion: reserved, never reachable by public SMTP. */
+static bool reserved_domain(const char *d, size_t len)
+{
+    static const char *const tlds[] = {"test", "example", "invalid",
+                                       "localhost", "local", "onion"};
+    static const char *const slds[] = {"example.com", "example.net",
+                                       "example.org"};
+    const char *dot = memrchr(d, '.', len);
+    const char *tld = dot ? dot + 1 : d;
+
+    for (size_t i = 0; i < sizeof tlds / sizeof *tlds; i++)
+        if (strcmp(tld, tlds[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof slds / sizeof *slds; i++) {
+        size_t n = strlen(slds[i]);
+        if (len >= n && strcmp(d + len - n, slds[i]) == 0 &&
+            (len == n || d[len - n - 1] == '.'))
+            return true;
+    }
+    return false;
+}
+
+static bool known_tld(const vl_ctx *ctx, const char *d, size_t len)
+{
+    const char *dot = memrchr(d, '.', len);
+    const char *tld = dot ? dot + 1 : d;
+
+    if (ctx->psl == NULL)
+        return true; /* no list, no judgement */
+    return psl_is_public_suffix2(ctx->psl, tld,
+                                 PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
+/* "gmail" -> "gmail.com" when that is a big provider's domain. */
+static size_t single_label_fix(const vl__tables *t, const char *d, size_t len,
+                               char *out, size_t cap)
+{
+    static const char *const tlds[] = {".com", ".net", ".de", ".fr",
+                                       ".ru"};
+    for (size_t i = 0; i < sizeof tlds / sizeof *tlds; i++) {
+        size_t n = strlen(tlds[i]);
+        if (len + n >= cap)
+            return 0;
+        memcpy(out, d, len);
+        memcpy(out + len, tlds[i], n + 1);
+        if (vl__strset_has(&t->typo_targets, out, len + n))
+            return len + n;
+    }
+    return 0;
+}
+
+/* Local part for role matching: lower-case, "+tag" dropped. */
+static size_t role_key(const char *local, size_t n, char *out)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < n && w < VL__LOCAL_MAX; i++) {
+        if (local[i] == '+' && w > 0)
+            break;
+        out[w++] = vl__lower(local[i]);
+    }
+    return w;
+}
+
+void vl__tables_check(const vl_ctx *ctx, const char *local, size_t local_len,
+                      vl_result *res)
+{
+    const vl__tables *t = &ctx->tables;
+    const char *d = res->domain_ascii;
+    size_t len = strlen(d);
+    char key[VL__LOCAL_MAX];
+
+    res->stages |= VL_STAGE_TABLES;
+    size_t klen = role_key(local, local_len, key);
+    if (vl__strset_has(&t->role, key, klen))
+        vl__result_add(res, VL_R_ROLE);
+    if (d[0] == '[')
+        return; /* address literal: no domain tables apply */
+    if (reserved_domain(d, len)) {
+        vl__result_add(res, VL_R_RESERVED_DOMAIN);
+        return;
+    }
+    if (vl__strset_has_domain(&t->disposable, d, len))
+        vl__result_add(res, VL_R_DISPOSABLE);
+    else if (vl__strset_has(&t->free_mail, d, len))
+        vl__result_add(res, VL_R_FREE_PROVIDER);
+    if (!known_tld(ctx, d, len))
+        vl__result_add(res, VL_R_UNKNOWN_TLD);
+    char fix[VL__FIELD_CAP];
+    size_t n = 0;
+    if (memchr(d, '.', len) == NULL) {
+        /* RFC 7085, ICANN SAC053: dotless names do not get mail. A
+         * provider name alone ("user@gmail") lacks its ".com". */
+        vl__result_add(res, VL_R_SINGLE_LABEL_DOMAIN);
+        n = single_label_fix(t, d, len, fix, sizeof fix);
+    } else {
+        n = vl__typo_suggest(t, d, len, fix, sizeof fix);
+    }
+    if (n > 0 && local_len + 1 + n < sizeof res->suggestion) {
+        memcpy(res->suggestion, local, local_len);
+        res->suggestion[local_len] = '@';
+        memcpy(res->suggestion + local_len + 1, fix, n + 1);
+        res->has_suggestion = 1;
+        vl__result_add(res, VL_R_POSSIBLE_TYPO);
+    }
+}
+
+vl_status vl_check(const vl_ctx *ctx, const char *addr, size_t len,
+                   vl_result *res)
+{
+    vl__syntax_parts p;
+    vl_reason r;
+    vl_status st;
+
+    if (ctx == NULL || res == NULL || (addr == NULL && len > 0))
+        return VL_EINVAL;
+    vl__result_reset(res);
+    trim(&addr, &len);
+    res->stages = VL_STAGE_SYNTAX;
+    r = vl__syntax_parse(addr, len, &p);
+    if (r != VL__SYNTAX_OK) {
+        res->error_offset = (long)p.error_offset;
+        vl__result_add(res, r);
+        syntax_suggestion(addr, len, r, &p, res);
+        return VL_OK;
+    }
+    if (p.flags & VL__SYN_QUOTED)
+        vl__result_add(res, VL_R_QUOTED_LOCAL_PART);
+    if (p.flags & VL__SYN_LITERAL)
+        vl__result_add(res, VL_R_ADDRESS_LITERAL);
+    if ((st = vl__normalise(ctx, addr, &p, res)) != VL_OK)
+        return st;
+    if (res->verdict == VL_UNDELIVERABLE)
+        return VL_OK; /* IDNA rejected the domain */
+    vl__tables_check(ctx, addr + p.local_off, p.local_len, res);
+    return VL_OK;
+}

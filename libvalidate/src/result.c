@@ -1,0 +1,275 @@
+/*
+ * result.c - the result object: reasons, verdict, accessors, and its
+ * JSON form (the same object the CLI, CSV reports and HTTP API emit).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+vl_status vl_result_new(vl_result **out)
+{
+    *out = malloc(sizeof **out);
+    if (*out == NULL)
+        return VL_ENOMEM;
+    vl__result_reset(*out);
+    return VL_OK;
+}
+
+void vl_result_free(vl_result *res)
+{
+    free(res);
+}
+
+void vl__result_reset(vl_result *res)
+{
+    res->verdict = VL_DELIVERABLE;
+    res->stages = 0;
+    res->n_reasons = 0;
+    res->error_offset = -1;
+    res->smtputf8 = 0;
+    res->has_suggestion = 0;
+    res->address[0] = '\0';
+    res->domain_ascii[0] = '\0';
+    res->domain_unicode[0] = '\0';
+    res->canonical[0] = '\0';
+    res->suggestion[0] = '\0';
+}
+
+void vl__result_add(vl_result *res, vl_reason r)
+{
+    for (unsigned i = 0; i < res->n_reasons; i++)
+        if (res->reasons[i] == r)
+            return;
+    if (res->n_reasons < VL__MAX_REASONS)
+        res->reasons[res->n_reasons++] = r;
+    vl_verdict v = vl_reason_verdict(r);
+    if (v > res->verdict)
+        res->verdict = v;
+}
+
+vl_verdict vl_result_verdict(const vl_result *res)
+{
+    return res->verdict;
+}
+
+size_t vl_result_reason_count(const vl_result *res)
+{
+    return res->n_reasons;
+}
+
+vl_reason vl_result_reason(const vl_result *res, size_t i)
+{
+    return i < res->n_reasons ? res->reasons[i] : VL_R__COUNT;
+}
+
+int vl_result_has_reason(const vl_result *res, vl_reason r)
+{
+    for (unsigned i = 0; i < res->n_reasons; i++)
+        if (res->reasons[i] == r)
+            return 1;
+    return 0;
+}
+
+unsigned vl_result_stages(const vl_result *res)
+{
+    return res->stages;
+}
+
+const char *vl_result_address(const vl_result *res)
+{
+    return res->address;
+}
+
+const char *vl_result_domain_ascii(const vl_result *res)
+{
+    return res->domain_ascii;
+}
+
+const char *vl_result_domain_unicode(const vl_result *res)
+{
+    return res->domain_unicode;
+}
+
+const char *vl_result_canonical(const vl_result *res)
+{
+    return res->canonical;
+}
+
+const char *vl_result_suggestion(const vl_result *res)
+{
+    return res->has_suggestion ? res->suggestion : NULL;
+}
+
+int vl_result_smtputf8(const vl_result *res)
+{
+    return res->smtputf8;
+}
+
+long vl_result_error_offset(const vl_result *res)
+{
+    return res->error_offset;
+}
+
+/* ---- JSON writer: appends to a bounded buffer, counting what it would
+ * need, so one pass both writes and sizes (as snprintf does). */
+
+typedef struct jbuf {
+    char *p;
+    size_t cap, len;
+} jbuf;
+
+static void put(jbuf *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static size_t valid_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need = c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+
+    if (need == 0 || need > n)
+        return 0;
+    for (size_t i = 1; i < need; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return need;
+}
+
+/* A JSON string (RFC 8259 §7): controls escaped, ill-formed UTF-8
+ * replaced by U+FFFD so the output is always valid UTF-8. */
+static void put_str(jbuf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t run = 0;
+
+    PUTS(b, "\"");
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++, run++;
+            continue;
+        }
+        put(b, str + i - run, run);
+        run = 0;
+        if (c >= 0x80) {
+            size_t k = valid_utf8_len(s + i, n - i);
+            if (k == 0) {
+                PUTS(b, "\xEF\xBF\xBD");
+                i++;
+            } else {
+                put(b, str + i, k);
+                i += k;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put(b, e, 2);
+        } else {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(b, e, 6);
+        }
+        i++;
+    }
+    put(b, str + n - run, run);
+    PUTS(b, "\"");
+}
+
+static void put_cstr(jbuf *b, const char *s)
+{
+    put_str(b, s, strlen(s));
+}
+
+/* Cut 'n' to at most VL_JSON_INPUT_MAX bytes without splitting a UTF-8
+ * sequence. */
+static size_t cut_input(const char *s, size_t n)
+{
+    if (n <= VL_JSON_INPUT_MAX)
+        return n;
+    n = VL_JSON_INPUT_MAX;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+static void put_stages(jbuf *b, unsigned stages)
+{
+    bool first = true;
+
+    PUTS(b, ",\"stages\":[");
+    for (unsigned bit = 1; bit != 0 && bit <= stages; bit <<= 1) {
+        const char *name = vl_stage_name((vl_stage)bit);
+        if (!(stages & bit) || name == NULL)
+            continue;
+        if (!first)
+            PUTS(b, ",");
+        put_cstr(b, name);
+        first = false;
+    }
+    PUTS(b, "]");
+}
+
+size_t vl_result_json(const vl_result *res, const char *input,
+                      size_t input_len, char *buf, size_t cap)
+{
+    jbuf b = {buf, cap, 0};
+    size_t in_len = cut_input(input, input_len);
+
+    PUTS(&b, "{\"input\":");
+    put_str(&b, input, in_len);
+    if (in_len < input_len)
+        PUTS(&b, ",\"input_truncated\":true");
+    PUTS(&b, ",\"verdict\":");
+    put_cstr(&b, vl_verdict_name(res->verdict));
+    PUTS(&b, ",\"reasons\":[");
+    for (unsigned i = 0; i < res->n_reasons; i++) {
+        if (i)
+            PUTS(&b, ",");
+        put_cstr(&b, vl_reason_name(res->reasons[i]));
+    }
+    PUTS(&b, "],\"address\":");
+    put_cstr(&b, res->address);
+    PUTS(&b, ",\"domain_ascii\":");
+    put_cstr(&b, res->domain_ascii);
+    PUTS(&b, ",\"domain_unicode\":");
+    put_cstr(&b, res->domain_unicode);
+    PUTS(&b, ",\"canonical\":");
+    put_cstr(&b, res->canonical);
+    PUTS(&b, ",\"suggestion\":");
+    if (res->has_suggestion)
+        put_cstr(&b, res->suggestion);
+    else
+        PUTS(&b, "null");
+    if (res->smtputf8)
+        PUTS(&b, ",\"smtputf8\":true");
+    else
+        PUTS(&b, ",\"smtputf8\":false");
+    if (res->error_offset >= 0) {
+        char num[24];
+        int k = 0;
+        unsigned long v = (unsigned long)res->error_offset;
+        char tmp[24];
+        do
+            tmp[k++] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        for (int i = 0; i < k; i++)
+            num[i] = tmp[k - 1 - i];
+        PUTS(&b, ",\"error_offset\":");
+        put(&b, num, (size_t)k);
+    }
+    put_stages(&b, res->stages);
+    PUTS(&b, "}");
+    if (b.cap > 0)
+        b.p[b.len < b.cap ? b.len : b.cap - 1] = '\0';
+    return b.len;
+}

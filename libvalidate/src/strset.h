@@ -1,0 +1,38 @@
+/*
+ * strset.h - open-addressing hash sets and maps of byte strings, used
+ * for the data tables.  Private to libvalidate.
+ */
+#ifndef VL_STRSET_H
+#define VL_STRSET_H
+
+#include "validate.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vl__strset {
+    const char **keys;  /* borrowed from a blob or the owner's arena */
+    uint16_t *lens;
+    const char **vals;  /* only for maps; NULL for sets */
+    uint16_t *val_lens;
+    size_t mask;        /* capacity - 1; capacity is a power of two */
+    size_t count;
+} vl__strset;
+
+/* Make an empty set (or map, when 'map') sized for 'expected' keys. */
+vl_status vl__strset_init(vl__strset *s, size_t expected, bool map);
+void vl__strset_free(vl__strset *s);
+/* Insert or replace; 'k' and 'v' are borrowed and must outlive 's'. */
+vl_status vl__strset_put(vl__strset *s, const char *k, size_t len,
+                         const char *v, size_t vlen);
+void vl__strset_del(vl__strset *s, const char *k, size_t len);
+bool vl__strset_has(const vl__strset *s, const char *k, size_t len);
+/* Map lookup: the value for 'k' or NULL; '*vlen' gets its length. */
+const char *vl__strmap_get(const vl__strset *s, const char *k, size_t len,
+                           size_t *vlen);
+/* Is 'd' (A-label, lower case) or one of its parent domains in 's'?
+ * Single-label parents (TLDs) are not tried. */
+bool vl__strset_has_domain(const vl__strset *s, const char *d, size_t len);
+
+#endif /* VL_STRSET_H */
