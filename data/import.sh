@@ -521,12 +521,12 @@ copy_licenses() {
     } >"$L/disposable-email-domains.txt"
     grep -q 'WITHOUT WARRANTY' "$L/disposable-email-domains.txt" ||
         die "disposable-email-domains: licence section not found in Readme.md"
-    cp "$p/mailchecker@6.0.21/package/LICENSE" "$L/mailchecker.txt"
-    cp "$p/disposable-email-domains-js@1.26.0/package/LICENSE" "$L/disposable-email-domains-js.txt"
+    cat "$p/mailchecker@6.0.21/package/LICENSE" >"$L/mailchecker.txt"
+    cat "$p/disposable-email-domains-js@1.26.0/package/LICENSE" >"$L/disposable-email-domains-js.txt"
     cmp -s "$p/free-email-domains@1.2.26/package/LICENSE.md" "$p/free-email-domains@1.12.6/package/LICENSE.md" ||
         die "free-email-domains: LICENSE.md differs between 1.2.26 and 1.12.6; review"
-    cp "$p/free-email-domains@1.2.26/package/LICENSE.md" "$L/free-email-domains.txt"
-    cp "$p/role-based-email-addresses@3.1.0/package/LICENSE" "$L/role-based-email-addresses.txt"
+    cat "$p/free-email-domains@1.2.26/package/LICENSE.md" >"$L/free-email-domains.txt"
+    cat "$p/role-based-email-addresses@3.1.0/package/LICENSE" >"$L/role-based-email-addresses.txt"
 }
 
 # Rewrite the block between the markers in SOURCES.md from report.json.
@@ -619,6 +619,7 @@ main() {
         local f
         for f in disposable.txt free.txt role.txt; do cp "$work/out/$f" "$HERE/$f"; done
         cp "$work/out/licenses/"*.txt "$HERE/licenses/"
+        chmod 644 "$HERE/licenses/"*.txt "$HERE/disposable.txt" "$HERE/free.txt" "$HERE/role.txt"
         update_sources
         echo "written: disposable.txt $(wc -l <"$HERE/disposable.txt"), free.txt $(wc -l <"$HERE/free.txt")," \
             "role.txt $(wc -l <"$HERE/role.txt"); typos.txt $(wc -l <"$HERE/typos.txt") (validated)"
