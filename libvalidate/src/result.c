@@ -119,10 +119,14 @@ typedef struct jbuf {
     size_t cap, len;
 } jbuf;
 
+/* Like snprintf, keep the prefix that fits (one byte stays for the NUL)
+ * and go on counting. */
 static void put(jbuf *b, const char *s, size_t n)
 {
-    if (b->len + n < b->cap)
-        memcpy(b->p + b->len, s, n);
+    if (b->len + 1 < b->cap) {
+        size_t room = b->cap - 1 - b->len;
+        memcpy(b->p + b->len, s, n < room ? n : room);
+    }
     b->len += n;
 }
 
