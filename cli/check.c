@@ -32,34 +32,33 @@ typedef struct check_run {
 
 void mv_check_usage(FILE *out)
 {
-    fputs(
-        "usage: mailvet check [OPTIONS] ADDRESS...\n"
-        "       mailvet check [OPTIONS] -        (one address per line on "
-        "stdin)\n"
-        "\n"
-        "Check each address and print its verdict (deliverable, risky,\n"
-        "undeliverable, unknown), the reasons, and a suggested fix.\n"
-        "\n"
-        "Options:\n"
-        "  --json                one JSON object per address (JSON Lines)\n"
-        "  --offline             skip the network stages (DNS, SMTP)\n"
-        "  --no-provider-rules   canonical key without provider rules\n"
-        "                        (Gmail dots, +tags)\n"
-        "  --no-spoof-check      do not flag confusable domains\n"
-        "  --disposable-file F   extra disposable domains, one per line\n"
-        "  --free-file F         extra free-mail domains\n"
-        "  --role-file F         extra role local parts\n"
-        "  --typo-file F         extra typo fixes, \"typo<TAB>fix\" per "
-        "line\n"
-        "                        (a line \"!entry\" removes a built-in "
-        "entry)\n"
-        "  -q, --quiet           no notes on stderr\n"
-        "  -h, --help            show this help\n"
-        "\n"
-        "Exit status: 0 every address deliverable or risky, 1 any\n"
-        "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
-        "system error.\n",
-        out);
+    fputs("usage: mailvet check [OPTIONS] ADDRESS...\n"
+          "       mailvet check [OPTIONS] -        (one address per line on "
+          "stdin)\n"
+          "\n"
+          "Check each address and print its verdict (deliverable, risky,\n"
+          "undeliverable, unknown), the reasons, and a suggested fix.\n"
+          "\n"
+          "Options:\n"
+          "  --json                one JSON object per address (JSON Lines)\n"
+          "  --offline             skip the network stages (DNS, SMTP)\n"
+          "  --no-provider-rules   canonical key without provider rules\n"
+          "                        (Gmail dots, +tags)\n"
+          "  --no-spoof-check      do not flag confusable domains\n"
+          "  --disposable-file F   extra disposable domains, one per line\n"
+          "  --free-file F         extra free-mail domains\n"
+          "  --role-file F         extra role local parts\n"
+          "  --typo-file F         extra typo fixes, \"typo<TAB>fix\" per "
+          "line\n"
+          "                        (a line \"!entry\" removes a built-in "
+          "entry)\n"
+          "  -q, --quiet           no notes on stderr\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "Exit status: 0 every address deliverable or risky, 1 any\n"
+          "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
+          "system error.\n",
+          out);
 }
 
 /* Human output shows the input with controls escaped, cut when long. */
@@ -140,7 +139,7 @@ static int check_one(check_run *run, const char *in, size_t len,
     }
     if (run->json)
         return print_json(run, in, full_len > len ? full_len : len) < 0 ? -1
-                                                                         : 0;
+                                                                        : 0;
     print_human(run, in, len);
     return 0;
 }
@@ -240,10 +239,10 @@ static int parse_args(int argc, char **argv, vl_options *opt, bool *json,
 static int run_all(check_run *run, int argc, char **argv)
 {
     for (int i = optind; i < argc; i++) {
-        int rc = strcmp(argv[i], "-") == 0
-                     ? check_stdin(run)
-                     : check_one(run, argv[i], strlen(argv[i]),
-                                 strlen(argv[i]));
+        int rc =
+            strcmp(argv[i], "-") == 0
+                ? check_stdin(run)
+                : check_one(run, argv[i], strlen(argv[i]), strlen(argv[i]));
         if (rc < 0)
             return -1;
     }

@@ -93,8 +93,8 @@ static void strip_cr(const char *line, size_t *len)
 }
 
 /* Hand out [start, start + n) as the next line and consume 'used'. */
-static int emit(mv_lines *r, const char **line, size_t *len,
-                size_t *full_len, size_t n, size_t used)
+static int emit(mv_lines *r, const char **line, size_t *len, size_t *full_len,
+                size_t n, size_t used)
 {
     *line = r->buf + r->start;
     *len = n;

@@ -59,8 +59,9 @@ int main(int argc, char **argv)
             return 2;
         }
         *eq = '\0';
-        fprintf(out, "extern const char vl__data_%s[];\n"
-                     "extern const size_t vl__data_%s_len;\n",
+        fprintf(out,
+                "extern const char vl__data_%s[];\n"
+                "extern const size_t vl__data_%s_len;\n",
                 argv[i], argv[i]);
         if (emit(out, argv[i], eq + 1) != 0)
             return 1;

@@ -73,48 +73,48 @@ VL_API const char *vl_verdict_name(vl_verdict v);
 /* ---- Reasons ---------------------------------------------------------
  * One list makes the enum, the stable snake_case name and the verdict a
  * reason implies.  Append only: a shipped name never changes. */
-#define VL_REASON_MAP(X)                                                    \
-    X(SYNTAX_EMPTY, "syntax_empty", UNDELIVERABLE)                          \
-    X(SYNTAX_NO_AT_SIGN, "syntax_no_at_sign", UNDELIVERABLE)                \
-    X(SYNTAX_MULTIPLE_AT_SIGNS, "syntax_multiple_at_signs", UNDELIVERABLE)  \
-    X(SYNTAX_LOCAL_EMPTY, "syntax_local_empty", UNDELIVERABLE)              \
-    X(SYNTAX_DOMAIN_EMPTY, "syntax_domain_empty", UNDELIVERABLE)            \
-    X(SYNTAX_LOCAL_TOO_LONG, "syntax_local_too_long", UNDELIVERABLE)        \
-    X(SYNTAX_DOMAIN_TOO_LONG, "syntax_domain_too_long", UNDELIVERABLE)      \
-    X(SYNTAX_LABEL_TOO_LONG, "syntax_label_too_long", UNDELIVERABLE)        \
-    X(SYNTAX_ADDRESS_TOO_LONG, "syntax_address_too_long", UNDELIVERABLE)    \
-    X(SYNTAX_LEADING_DOT, "syntax_leading_dot", UNDELIVERABLE)              \
-    X(SYNTAX_TRAILING_DOT, "syntax_trailing_dot", UNDELIVERABLE)            \
-    X(SYNTAX_CONSECUTIVE_DOTS, "syntax_consecutive_dots", UNDELIVERABLE)    \
-    X(SYNTAX_INVALID_LOCAL_CHAR, "syntax_invalid_local_char", UNDELIVERABLE) \
-    X(SYNTAX_UNTERMINATED_QUOTE, "syntax_unterminated_quote", UNDELIVERABLE) \
-    X(SYNTAX_TEXT_AFTER_QUOTE, "syntax_text_after_quote", UNDELIVERABLE)    \
-    X(SYNTAX_INVALID_QUOTED_PAIR, "syntax_invalid_quoted_pair",             \
-      UNDELIVERABLE)                                                        \
-    X(SYNTAX_COMMENT, "syntax_comment", UNDELIVERABLE)                      \
-    X(SYNTAX_WHITESPACE, "syntax_whitespace", UNDELIVERABLE)                \
-    X(SYNTAX_CONTROL_CHAR, "syntax_control_char", UNDELIVERABLE)            \
-    X(SYNTAX_INVALID_UTF8, "syntax_invalid_utf8", UNDELIVERABLE)            \
-    X(SYNTAX_DOMAIN_EMPTY_LABEL, "syntax_domain_empty_label", UNDELIVERABLE) \
-    X(SYNTAX_DOMAIN_TRAILING_DOT, "syntax_domain_trailing_dot",             \
-      UNDELIVERABLE)                                                        \
-    X(SYNTAX_INVALID_DOMAIN_CHAR, "syntax_invalid_domain_char",             \
-      UNDELIVERABLE)                                                        \
-    X(SYNTAX_LABEL_HYPHEN, "syntax_label_hyphen", UNDELIVERABLE)            \
-    X(SYNTAX_NUMERIC_TLD, "syntax_numeric_tld", UNDELIVERABLE)              \
-    X(SYNTAX_INVALID_ADDRESS_LITERAL, "syntax_invalid_address_literal",     \
-      UNDELIVERABLE)                                                        \
-    X(SYNTAX_DISPLAY_NAME, "syntax_display_name", UNDELIVERABLE)            \
-    X(IDNA_INVALID, "idna_invalid", UNDELIVERABLE)                          \
-    X(RESERVED_DOMAIN, "reserved_domain", UNDELIVERABLE)                    \
-    X(QUOTED_LOCAL_PART, "quoted_local_part", RISKY)                        \
-    X(ADDRESS_LITERAL, "address_literal", RISKY)                            \
-    X(CONFUSABLE, "confusable", RISKY)                                      \
-    X(UNKNOWN_TLD, "unknown_tld", RISKY)                                    \
-    X(DISPOSABLE, "disposable", RISKY)                                      \
-    X(ROLE, "role", RISKY)                                                  \
-    X(POSSIBLE_TYPO, "possible_typo", RISKY)                                \
-    X(FREE_PROVIDER, "free_provider", DELIVERABLE)                          \
+#define VL_REASON_MAP(X)                                                      \
+    X(SYNTAX_EMPTY, "syntax_empty", UNDELIVERABLE)                            \
+    X(SYNTAX_NO_AT_SIGN, "syntax_no_at_sign", UNDELIVERABLE)                  \
+    X(SYNTAX_MULTIPLE_AT_SIGNS, "syntax_multiple_at_signs", UNDELIVERABLE)    \
+    X(SYNTAX_LOCAL_EMPTY, "syntax_local_empty", UNDELIVERABLE)                \
+    X(SYNTAX_DOMAIN_EMPTY, "syntax_domain_empty", UNDELIVERABLE)              \
+    X(SYNTAX_LOCAL_TOO_LONG, "syntax_local_too_long", UNDELIVERABLE)          \
+    X(SYNTAX_DOMAIN_TOO_LONG, "syntax_domain_too_long", UNDELIVERABLE)        \
+    X(SYNTAX_LABEL_TOO_LONG, "syntax_label_too_long", UNDELIVERABLE)          \
+    X(SYNTAX_ADDRESS_TOO_LONG, "syntax_address_too_long", UNDELIVERABLE)      \
+    X(SYNTAX_LEADING_DOT, "syntax_leading_dot", UNDELIVERABLE)                \
+    X(SYNTAX_TRAILING_DOT, "syntax_trailing_dot", UNDELIVERABLE)              \
+    X(SYNTAX_CONSECUTIVE_DOTS, "syntax_consecutive_dots", UNDELIVERABLE)      \
+    X(SYNTAX_INVALID_LOCAL_CHAR, "syntax_invalid_local_char", UNDELIVERABLE)  \
+    X(SYNTAX_UNTERMINATED_QUOTE, "syntax_unterminated_quote", UNDELIVERABLE)  \
+    X(SYNTAX_TEXT_AFTER_QUOTE, "syntax_text_after_quote", UNDELIVERABLE)      \
+    X(SYNTAX_INVALID_QUOTED_PAIR, "syntax_invalid_quoted_pair",               \
+      UNDELIVERABLE)                                                          \
+    X(SYNTAX_COMMENT, "syntax_comment", UNDELIVERABLE)                        \
+    X(SYNTAX_WHITESPACE, "syntax_whitespace", UNDELIVERABLE)                  \
+    X(SYNTAX_CONTROL_CHAR, "syntax_control_char", UNDELIVERABLE)              \
+    X(SYNTAX_INVALID_UTF8, "syntax_invalid_utf8", UNDELIVERABLE)              \
+    X(SYNTAX_DOMAIN_EMPTY_LABEL, "syntax_domain_empty_label", UNDELIVERABLE)  \
+    X(SYNTAX_DOMAIN_TRAILING_DOT, "syntax_domain_trailing_dot",               \
+      UNDELIVERABLE)                                                          \
+    X(SYNTAX_INVALID_DOMAIN_CHAR, "syntax_invalid_domain_char",               \
+      UNDELIVERABLE)                                                          \
+    X(SYNTAX_LABEL_HYPHEN, "syntax_label_hyphen", UNDELIVERABLE)              \
+    X(SYNTAX_NUMERIC_TLD, "syntax_numeric_tld", UNDELIVERABLE)                \
+    X(SYNTAX_INVALID_ADDRESS_LITERAL, "syntax_invalid_address_literal",       \
+      UNDELIVERABLE)                                                          \
+    X(SYNTAX_DISPLAY_NAME, "syntax_display_name", UNDELIVERABLE)              \
+    X(IDNA_INVALID, "idna_invalid", UNDELIVERABLE)                            \
+    X(RESERVED_DOMAIN, "reserved_domain", UNDELIVERABLE)                      \
+    X(QUOTED_LOCAL_PART, "quoted_local_part", RISKY)                          \
+    X(ADDRESS_LITERAL, "address_literal", RISKY)                              \
+    X(CONFUSABLE, "confusable", RISKY)                                        \
+    X(UNKNOWN_TLD, "unknown_tld", RISKY)                                      \
+    X(DISPOSABLE, "disposable", RISKY)                                        \
+    X(ROLE, "role", RISKY)                                                    \
+    X(POSSIBLE_TYPO, "possible_typo", RISKY)                                  \
+    X(FREE_PROVIDER, "free_provider", DELIVERABLE)                            \
     X(SINGLE_LABEL_DOMAIN, "single_label_domain", RISKY)
 
 typedef enum vl_reason {

@@ -15,8 +15,8 @@
  * U+00A0 NO-BREAK SPACE, U+200B ZERO WIDTH SPACE, U+FEFF BOM. */
 static size_t junk_at(const unsigned char *s, size_t n)
 {
-    if (n >= 1 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' ||
-                   s[0] == '\n'))
+    if (n >= 1 &&
+        (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n'))
         return 1;
     if (n >= 2 && s[0] == 0xC2 && s[1] == 0xA0)
         return 2;
@@ -72,8 +72,8 @@ static void syntax_suggestion(const char *s, size_t len, vl_reason r,
  * .onion: reserved, never reachable by public SMTP. */
 static bool reserved_domain(const char *d, size_t len)
 {
-    static const char *const tlds[] = {"test", "example", "invalid",
-                                       "localhost", "local", "onion"};
+    static const char *const tlds[] = {"test",      "example", "invalid",
+                                       "localhost", "local",   "onion"};
     static const char *const slds[] = {"example.com", "example.net",
                                        "example.org"};
     const char *dot = memrchr(d, '.', len);
@@ -106,8 +106,7 @@ static bool known_tld(const vl_ctx *ctx, const char *d, size_t len)
 static size_t single_label_fix(const vl__tables *t, const char *d, size_t len,
                                char *out, size_t cap)
 {
-    static const char *const tlds[] = {".com", ".net", ".de", ".fr",
-                                       ".ru"};
+    static const char *const tlds[] = {".com", ".net", ".de", ".fr", ".ru"};
     for (size_t i = 0; i < sizeof tlds / sizeof *tlds; i++) {
         size_t n = strlen(tlds[i]);
         if (len + n >= cap)

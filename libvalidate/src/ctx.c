@@ -55,10 +55,9 @@ static vl_status open_spoof(vl_ctx *ctx)
     if (U_FAILURE(ec))
         return VL_EINTERNAL;
     uspoof_setRestrictionLevel(sc, USPOOF_MODERATELY_RESTRICTIVE);
-    uspoof_setChecks(sc,
-                     USPOOF_RESTRICTION_LEVEL | USPOOF_INVISIBLE |
-                         USPOOF_MIXED_NUMBERS,
-                     &ec);
+    uspoof_setChecks(
+        sc, USPOOF_RESTRICTION_LEVEL | USPOOF_INVISIBLE | USPOOF_MIXED_NUMBERS,
+        &ec);
     if (U_FAILURE(ec)) {
         uspoof_close(sc);
         return VL_EINTERNAL;

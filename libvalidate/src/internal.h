@@ -56,9 +56,9 @@ vl_reason vl__syntax_parse(const char *s, size_t len, vl__syntax_parts *p);
 
 typedef struct vl__tables {
     vl__strset disposable, free_mail, role, typo;
-    vl__strset typo_targets;  /* every domain a typo maps to */
-    vl__strset typo_deletes;  /* target with one byte deleted -> target */
-    char **arenas;            /* owned copies of file contents */
+    vl__strset typo_targets; /* every domain a typo maps to */
+    vl__strset typo_deletes; /* target with one byte deleted -> target */
+    char **arenas;           /* owned copies of file contents */
     size_t n_arenas;
 } vl__tables;
 
@@ -73,9 +73,9 @@ size_t vl__typo_suggest(const vl__tables *t, const char *domain, size_t len,
 struct vl_ctx {
     unsigned flags;
     vl__tables tables;
-    const psl_ctx_t *psl;     /* owned when psl_owned; may be NULL */
+    const psl_ctx_t *psl; /* owned when psl_owned; may be NULL */
     bool psl_owned;
-    USpoofChecker *spoof;     /* owned; NULL with VL_OPT_NO_SPOOF_CHECK */
+    USpoofChecker *spoof; /* owned; NULL with VL_OPT_NO_SPOOF_CHECK */
 };
 
 struct vl_result {

@@ -239,19 +239,18 @@ static bool domain_spoofable(const vl_ctx *ctx, const char *d)
  * the canonical key.  Gmail also ignores dots, and googlemail.com is
  * gmail.com. */
 static const char *const plus_providers[] = {
-    "gmail.com",      "googlemail.com", "outlook.com",  "hotmail.com",
-    "live.com",       "msn.com",        "icloud.com",   "me.com",
-    "mac.com",        "fastmail.com",   "fastmail.fm",  "protonmail.com",
-    "protonmail.ch",  "proton.me",      "pm.me",        "yandex.ru",
-    "yandex.com",     "zoho.com",       "hey.com",      "tutanota.com",
-    "runbox.com",     "mailbox.org",    "posteo.de",    "hotmail.co.uk",
-    "outlook.fr",     "hotmail.fr",     "live.co.uk",   "outlook.de",
+    "gmail.com",     "googlemail.com", "outlook.com", "hotmail.com",
+    "live.com",      "msn.com",        "icloud.com",  "me.com",
+    "mac.com",       "fastmail.com",   "fastmail.fm", "protonmail.com",
+    "protonmail.ch", "proton.me",      "pm.me",       "yandex.ru",
+    "yandex.com",    "zoho.com",       "hey.com",     "tutanota.com",
+    "runbox.com",    "mailbox.org",    "posteo.de",   "hotmail.co.uk",
+    "outlook.fr",    "hotmail.fr",     "live.co.uk",  "outlook.de",
 };
 
 static bool is_plus_provider(const char *d)
 {
-    for (size_t i = 0; i < sizeof plus_providers / sizeof *plus_providers;
-         i++)
+    for (size_t i = 0; i < sizeof plus_providers / sizeof *plus_providers; i++)
         if (strcmp(d, plus_providers[i]) == 0)
             return true;
     return false;
@@ -286,8 +285,7 @@ static vl_status make_canonical(const vl_ctx *ctx, const char *local,
     vl_status st;
 
     if (flags & VL__SYN_LOCAL_UTF8) {
-        if ((st = icu_transform(local, llen, 2, key, sizeof key, &n)) !=
-            VL_OK)
+        if ((st = icu_transform(local, llen, 2, key, sizeof key, &n)) != VL_OK)
             return st;
     } else {
         for (size_t i = 0; i < llen; i++)
@@ -352,8 +350,8 @@ vl_status vl__normalise(const vl_ctx *ctx, const char *s,
     }
     if ((st = join_address(res, local, llen)) != VL_OK)
         return st;
-    if ((p->flags & VL__SYN_DOMAIN_UTF8 || has_ace_label(res->domain_ascii,
-                                                         strlen(res->domain_ascii))) &&
+    if ((p->flags & VL__SYN_DOMAIN_UTF8 ||
+         has_ace_label(res->domain_ascii, strlen(res->domain_ascii))) &&
         domain_spoofable(ctx, res->domain_unicode))
         vl__result_add(res, VL_R_CONFUSABLE);
     return make_canonical(ctx, local, llen, p->flags, res);

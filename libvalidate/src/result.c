@@ -135,7 +135,11 @@ static void put(jbuf *b, const char *s, size_t n)
 static size_t valid_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
-    size_t need = c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+    size_t need = c < 0xC2   ? 0
+                  : c < 0xE0 ? 2
+                  : c < 0xF0 ? 3
+                  : c < 0xF5 ? 4
+                             : 0;
 
     if (need == 0 || need > n)
         return 0;

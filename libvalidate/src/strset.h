@@ -12,11 +12,11 @@
 #include <stdint.h>
 
 typedef struct vl__strset {
-    const char **keys;  /* borrowed from a blob or the owner's arena */
+    const char **keys; /* borrowed from a blob or the owner's arena */
     uint16_t *lens;
-    const char **vals;  /* only for maps; NULL for sets */
+    const char **vals; /* only for maps; NULL for sets */
     uint16_t *val_lens;
-    size_t mask;        /* capacity - 1; capacity is a power of two */
+    size_t mask; /* capacity - 1; capacity is a power of two */
     size_t count;
 } vl__strset;
 

@@ -272,8 +272,7 @@ static bool parse_ipv6(const char *s, size_t len)
         }
     }
     if (dc == NULL)
-        return parse_hex_run(s, len, true, &groups) && groups == 8 &&
-               len > 0;
+        return parse_hex_run(s, len, true, &groups) && groups == 8 && len > 0;
     size_t left = (size_t)(dc - s);
     size_t right_off = left + 2;
     if (!parse_hex_run(s, left, false, &groups))
@@ -392,8 +391,7 @@ static vl_reason split_at(const char *s, size_t len, size_t *at,
     return fail(p, VL_R_SYNTAX_NO_AT_SIGN, len);
 }
 
-static vl_reason check_lengths(const char *s, size_t len,
-                               vl__syntax_parts *p)
+static vl_reason check_lengths(const char *s, size_t len, vl__syntax_parts *p)
 {
     (void)s;
     if (p->local_len > VL__LOCAL_MAX)
@@ -432,11 +430,9 @@ vl_reason vl__syntax_parse(const char *s, size_t len, vl__syntax_parts *p)
     if (p->domain_len == 0)
         return fail(p, VL_R_SYNTAX_DOMAIN_EMPTY, p->domain_off);
     if (s[p->domain_off] == '[')
-        r = parse_literal(s + p->domain_off, p->domain_len, p->domain_off,
-                          p);
+        r = parse_literal(s + p->domain_off, p->domain_len, p->domain_off, p);
     else
-        r = parse_domain(s + p->domain_off, p->domain_len, p->domain_off,
-                         p);
+        r = parse_domain(s + p->domain_off, p->domain_len, p->domain_off, p);
     if (r != VL__SYNTAX_OK)
         return r;
     return check_lengths(s, len, p);

@@ -48,17 +48,17 @@ static bool valid_entry(const char *s, size_t len, list_kind kind)
         unsigned char c = (unsigned char)s[i];
         if (c <= ' ' || c == 0x7F || c == '@' || (c >= 'A' && c <= 'Z'))
             return false;
-        if (kind != KIND_LOCAL && !(c == '.' || c == '-' ||
-                                    (c >= 'a' && c <= 'z') ||
-                                    (c >= '0' && c <= '9')))
+        if (kind != KIND_LOCAL &&
+            !(c == '.' || c == '-' || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9')))
             return false;
     }
     return true;
 }
 
 /* Add (or, with a leading '!', remove) one line of a list. */
-static vl_status add_line(vl__strset *set, char *s, size_t len,
-                          list_kind kind, const loader *ld, size_t line)
+static vl_status add_line(vl__strset *set, char *s, size_t len, list_kind kind,
+                          const loader *ld, size_t line)
 {
     bool remove = len > 0 && s[0] == '!';
     const char *val = NULL;
@@ -77,8 +77,9 @@ static vl_status add_line(vl__strset *set, char *s, size_t len,
             return data_error(ld, line, "invalid fix");
     }
     if (!valid_entry(s, len, kind))
-        return data_error(ld, line, "invalid entry (lower-case ASCII, "
-                                    "A-labels for domains)");
+        return data_error(ld, line,
+                          "invalid entry (lower-case ASCII, "
+                          "A-labels for domains)");
     if (remove) {
         vl__strset_del(set, s, len);
         return VL_OK;
@@ -254,8 +255,8 @@ vl_status vl__tables_load(vl__tables *t, const vl_options *opt, char *err,
         (st = vl__strset_init(&t->typo_targets, 128, true)) != VL_OK ||
         (st = vl__strset_init(&t->typo_deletes, 2048, true)) != VL_OK)
         return st;
-#define BUILTIN(set, name, kind)                                             \
-    load_builtin(t, &t->set, vl__data_##name, vl__data_##name##_len, kind,   \
+#define BUILTIN(set, name, kind)                                              \
+    load_builtin(t, &t->set, vl__data_##name, vl__data_##name##_len, kind,    \
                  "built-in " #name, err, err_cap)
     if ((st = BUILTIN(disposable, disposable, KIND_DOMAIN)) != VL_OK ||
         (st = BUILTIN(free_mail, free, KIND_DOMAIN)) != VL_OK ||

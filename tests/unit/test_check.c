@@ -64,8 +64,8 @@ static void json_has_every_field(void **state)
     char buf[4096];
     (void)state;
     check("Bob.Smith+x@GoogleMail.com", 26);
-    size_t n = vl_result_json(res, "Bob.Smith+x@GoogleMail.com", 26, buf,
-                              sizeof buf);
+    size_t n =
+        vl_result_json(res, "Bob.Smith+x@GoogleMail.com", 26, buf, sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_string_equal(
         buf, "{\"input\":\"Bob.Smith+x@GoogleMail.com\",\"verdict\":"
@@ -142,8 +142,7 @@ static void options_from_smaller_struct(void **state)
     old_options old = {sizeof old, 0};
     vl_ctx *c;
     (void)state;
-    assert_int_equal(vl_ctx_new((const vl_options *)&old, &c, NULL, 0),
-                     VL_OK);
+    assert_int_equal(vl_ctx_new((const vl_options *)&old, &c, NULL, 0), VL_OK);
     assert_int_equal(vl_check(c, "a.b@gmail.com", 13, res), VL_OK);
     assert_string_equal(vl_result_canonical(res), "a.b@gmail.com");
     vl_ctx_free(c);
@@ -154,8 +153,8 @@ static void options_from_smaller_struct(void **state)
 /* Threads share the context, each with its own result, and must get the
  * answers one thread gets. */
 static const char *const mix[] = {
-    "jörg@münchen.de", "x@pаypal.com",   "a..b@x.com",
-    "info@gmial.con",  "u@[IPv6:::1]",   "Bob+t@GoogleMail.com",
+    "jörg@münchen.de",  "x@pаypal.com",     "a..b@x.com",
+    "info@gmial.con",   "u@[IPv6:::1]",     "Bob+t@GoogleMail.com",
     "x@ｇｍａｉｌ.com", "x@mailinator.com", "\"q\"@acme.io",
 };
 enum { N_MIX = sizeof mix / sizeof *mix, ROUNDS = 2000 };

@@ -94,17 +94,27 @@ static long decode_json(const char *s, size_t n, char *out)
         char e = s[++i];
         unsigned cp;
         switch (e) {
-        case 'b': out[w++] = '\b'; break;
-        case 'f': out[w++] = '\f'; break;
-        case 'n': out[w++] = '\n'; break;
-        case 'r': out[w++] = '\r'; break;
-        case 't': out[w++] = '\t'; break;
+        case 'b':
+            out[w++] = '\b';
+            break;
+        case 'f':
+            out[w++] = '\f';
+            break;
+        case 'n':
+            out[w++] = '\n';
+            break;
+        case 'r':
+            out[w++] = '\r';
+            break;
+        case 't':
+            out[w++] = '\t';
+            break;
         case 'u':
             if (i + 4 >= n || read_u4(s + i + 1, &cp) < 0)
                 return -1;
             i += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < n &&
-                s[i + 1] == '\\' && s[i + 2] == 'u') {
+            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < n && s[i + 1] == '\\' &&
+                s[i + 2] == 'u') {
                 unsigned lo;
                 if (read_u4(s + i + 3, &lo) == 0 && lo >= 0xDC00 &&
                     lo < 0xE000) {
@@ -114,7 +124,9 @@ static long decode_json(const char *s, size_t n, char *out)
             }
             w += put_utf8(cp, out + w);
             break;
-        default: out[w++] = e; break;
+        default:
+            out[w++] = e;
+            break;
         }
     }
     return (long)w;
@@ -170,8 +182,7 @@ static void run_file(const char *name)
         if ((got != want) != (d != NULL)) {
             bad++;
             print_error("%s: %s: want %s, got %s%s\n", name, line,
-                        want ? "accept" : "reject",
-                        got ? "accept" : "reject",
+                        want ? "accept" : "reject", got ? "accept" : "reject",
                         d ? " (listed as a disagreement)" : "");
         }
     }

@@ -107,7 +107,9 @@ static void canonical_keys(void **state)
         {"+tag@gmail.com", "+tag@gmail.com", "+tag@gmail.com"},
         {"J\xc3\x96RG@M\xc3\xbcnchen.de", "j\xc3\xb6rg@xn--mnchen-3ya.de",
          "j\xc3\xb6rg@xn--mnchen-3ya.de"},
-        {"Stra\xc3\x9f" "e@example.de", "strasse@example.de",
+        {"Stra\xc3\x9f"
+         "e@example.de",
+         "strasse@example.de",
          "strasse@example.de"}, /* full case folding: ß -> ss */
         {"\"A.B+c\"@gmail.com", "\"a.b+c\"@gmail.com", "\"a.b+c\"@gmail.com"},
     };

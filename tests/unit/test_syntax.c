@@ -57,10 +57,8 @@ static const reject_case rejects[] = {
     {"user@[1.2.3]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
     {"user@[1.2.3.256]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
     {"user@[IPv6:1::2::3]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
-    {"user@[IPv6:1:2:3:4:5:6:7]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL,
-     5},
-    {"user@[IPv6:1:2:3:4:5:6::7]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL,
-     5},
+    {"user@[IPv6:1:2:3:4:5:6:7]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
+    {"user@[IPv6:1:2:3:4:5:6::7]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
     {"user@[x-tag:stuff]", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
     {"user@[1.2.3.4", 0, VL_R_SYNTAX_INVALID_ADDRESS_LITERAL, 5},
     {"Joe <joe@example.com>", 0, VL_R_SYNTAX_DISPLAY_NAME, 4},
@@ -109,8 +107,7 @@ static void rejects_whole_address_over_254(void **state)
     vl__syntax_parts p;
 
     (void)state;
-    assert_int_equal(vl__syntax_parse(buf, build(buf, 21), &p),
-                     VL__SYNTAX_OK);
+    assert_int_equal(vl__syntax_parse(buf, build(buf, 21), &p), VL__SYNTAX_OK);
     assert_int_equal(vl__syntax_parse(buf, build(buf, 22), &p),
                      VL_R_SYNTAX_ADDRESS_TOO_LONG);
     assert_int_equal(p.error_offset, 254);

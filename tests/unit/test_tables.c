@@ -31,8 +31,7 @@ static void strset_put_del_grow(void **state)
     assert_int_equal(vl__strset_init(&s, 4, false), VL_OK);
     for (int i = 0; i < 2000; i++) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);
-        assert_int_equal(vl__strset_put(&s, keys[i], strlen(keys[i]), NULL,
-                                        0),
+        assert_int_equal(vl__strset_put(&s, keys[i], strlen(keys[i]), NULL, 0),
                          VL_OK);
     }
     assert_int_equal(s.count, 2000);
@@ -81,20 +80,20 @@ typedef struct typo_case {
 static void typo_suggestions(void **state)
 {
     static const typo_case cases[] = {
-        {"a@gmial.com", "a@gmail.com"},       /* table */
-        {"a@gmail.con", "a@gmail.com"},       /* TLD slip */
-        {"a@gmial.con", "a@gmail.com"},       /* both */
-        {"a@hotmaill.com", "a@hotmail.com"},  /* one insertion (fuzzy) */
-        {"a@outlok.com", "a@outlook.com"},    /* one deletion */
+        {"a@gmial.com", "a@gmail.com"},      /* table */
+        {"a@gmail.con", "a@gmail.com"},      /* TLD slip */
+        {"a@gmial.con", "a@gmail.com"},      /* both */
+        {"a@hotmaill.com", "a@hotmail.com"}, /* one insertion (fuzzy) */
+        {"a@outlok.com", "a@outlook.com"},   /* one deletion */
         {"a@yahooo.com", "a@yahoo.com"},
-        {"a@gmail", "a@gmail.com"},           /* dotless provider name */
-        {"a@acme.con", "a@acme.com"},         /* TLD slip, any domain */
+        {"a@gmail", "a@gmail.com"},   /* dotless provider name */
+        {"a@acme.con", "a@acme.com"}, /* TLD slip, any domain */
         {"a@gmail.com", NULL},
-        {"a@mail.com", NULL},                 /* a real provider */
+        {"a@mail.com", NULL}, /* a real provider */
         {"a@ymail.com", NULL},
-        {"a@life.com", NULL},                 /* short: never fuzzy */
+        {"a@life.com", NULL}, /* short: never fuzzy */
         {"a@acme-widgets.com", NULL},
-        {"a@gmail.co", "a@gmail.com"},        /* fuzzy, though .co is real */
+        {"a@gmail.co", "a@gmail.com"}, /* fuzzy, though .co is real */
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
