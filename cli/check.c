@@ -3,9 +3,12 @@
  * per line on stdin ('-'), and print a line (or a JSON object) each, in
  * input order.
  *
- * Memory stays bounded whatever the input: stdin is read through
- * lines.c, which cuts over-long lines, and the JSON "input" field is
- * cut at VL_JSON_INPUT_MAX bytes (validate.h).
+ * Offline, each address is checked on this thread with one reused
+ * result.  With the network, addresses flow through a window of
+ * asynchronous checks (window.c), so many domains resolve at once while
+ * output keeps the input's order.  Memory stays bounded whatever the
+ * input: stdin is read through lines.c, which cuts over-long lines, and
+ * the JSON "input" field is cut at VL_JSON_INPUT_MAX bytes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,13 +21,15 @@
 #include "cli.h"
 #include "lines.h"
 #include "validate.h"
+#include "window.h"
 
-enum { HUMAN_INPUT_MAX = 60, READ_BUF = 1 << 20 };
+enum { HUMAN_INPUT_MAX = 60, READ_BUF = 1 << 20, WINDOW = 20000 };
 
 typedef struct check_run {
     vl_ctx *ctx;
-    vl_result *res;
-    bool json;
+    vl_result *res; /* offline: reused for every address */
+    mv_window *window;
+    bool json, explain;
     char *jbuf;
     size_t jcap;
     size_t n_undeliverable, n_unknown;
@@ -37,11 +42,21 @@ void mv_check_usage(FILE *out)
           "stdin)\n"
           "\n"
           "Check each address and print its verdict (deliverable, risky,\n"
-          "undeliverable, unknown), the reasons, and a suggested fix.\n"
+          "undeliverable, unknown), the reasons, the mail host, and a\n"
+          "suggested fix.\n"
           "\n"
           "Options:\n"
           "  --json                one JSON object per address (JSON Lines)\n"
-          "  --offline             skip the network stages (DNS, SMTP)\n"
+          "  --offline             skip the network stages (DNS)\n"
+          "  --explain             show each DNS query behind the verdict\n"
+          "  --resolver HOST[:PORT]  DNS resolver to use (repeatable; "
+          "default:\n"
+          "                        the system's); IPv6 as [ADDR]:PORT\n"
+          "  --dns-timeout MS      first-try timeout of a DNS query [2000]\n"
+          "  --dns-tries N         tries per resolver [2]\n"
+          "  --concurrency N       DNS queries in flight at once [256]\n"
+          "  --deadline MS         per address; past it: unknown, deadline\n"
+          "                        (0: none) [10000]\n"
           "  --no-provider-rules   canonical key without provider rules\n"
           "                        (Gmail dots, +tags)\n"
           "  --no-spoof-check      do not flag confusable domains\n"
@@ -82,24 +97,41 @@ static void print_human_input(const char *s, size_t len)
         putchar(' ');
 }
 
-static void print_human(check_run *run, const char *in, size_t len)
+static void print_explain(const vl_result *res)
 {
-    const vl_result *res = run->res;
+    vl_dns_query q;
+
+    for (size_t i = 0; vl_result_dns_query(res, i, &q) == VL_OK; i++)
+        printf("    %-5s %-40s %-9s ttl=%-6u %s\n", q.type, q.name, q.outcome,
+               q.ttl, q.answers);
+}
+
+static void print_human(check_run *run, const vl_result *res, const char *in,
+                        size_t len)
+{
     const char *sugg = vl_result_suggestion(res);
+    unsigned pref;
+    const char *mx = vl_result_mx_host(res, &pref);
 
     printf("%-14s", vl_verdict_name(vl_result_verdict(res)));
     print_human_input(in, len);
     for (size_t i = 0; i < vl_result_reason_count(res); i++)
         printf("%s%s", i ? "," : " ",
                vl_reason_name(vl_result_reason(res, i)));
+    if (mx != NULL)
+        printf("  mx=%s", mx);
     if (sugg != NULL)
         printf("  (did you mean %s?)", sugg);
     putchar('\n');
+    if (run->explain)
+        print_explain(res);
 }
 
-static int print_json(check_run *run, const char *in, size_t len)
+static int print_json(check_run *run, const vl_result *res, const char *in,
+                      size_t len)
 {
-    size_t need = vl_result_json(run->res, in, len, run->jbuf, run->jcap);
+    unsigned flags = run->explain ? VL_JSON_EXPLAIN : 0;
+    size_t need = vl_result_json(res, in, len, flags, run->jbuf, run->jcap);
 
     if (need >= run->jcap) {
         char *nb = realloc(run->jbuf, need + 1);
@@ -107,26 +139,25 @@ static int print_json(check_run *run, const char *in, size_t len)
             return -1;
         run->jbuf = nb;
         run->jcap = need + 1;
-        vl_result_json(run->res, in, len, run->jbuf, run->jcap);
+        vl_result_json(res, in, len, flags, run->jbuf, run->jcap);
     }
     run->jbuf[need] = '\n';
     fwrite(run->jbuf, 1, need + 1, stdout);
     return 0;
 }
 
-/* 'full_len' > 'len' when the reader cut an over-long line: such a
- * line is far past any address limit, whatever its head says. */
-static int check_one(check_run *run, const char *in, size_t len,
-                     size_t full_len)
+/* Print one answer.  'full_len' > 'len' when the reader cut an
+ * over-long line: the JSON echo then says it was cut. */
+static int emit(void *arg, const char *in, size_t len, size_t full_len,
+                vl_result *res)
 {
-    vl_status st = vl_check(run->ctx, in, len, run->res);
+    check_run *run = arg;
 
-    if (st != VL_OK) {
-        fprintf(stderr, "mailvet: check failed: %s\n", vl_strerror(st));
+    if (res == NULL) {
+        fprintf(stderr, "mailvet: check failed: out of memory\n");
         return -1;
     }
-    (void)full_len;
-    switch (vl_result_verdict(run->res)) {
+    switch (vl_result_verdict(res)) {
     case VL_UNDELIVERABLE:
         run->n_undeliverable++;
         break;
@@ -138,10 +169,23 @@ static int check_one(check_run *run, const char *in, size_t len,
         break;
     }
     if (run->json)
-        return print_json(run, in, full_len > len ? full_len : len) < 0 ? -1
-                                                                        : 0;
-    print_human(run, in, len);
+        return print_json(run, res, in, full_len > len ? full_len : len);
+    print_human(run, res, in, len);
     return 0;
+}
+
+static int check_one(check_run *run, const char *in, size_t len,
+                     size_t full_len)
+{
+    vl_status st;
+
+    if (run->window != NULL)
+        return mv_window_push(run->window, in, len, full_len);
+    if ((st = vl_check(run->ctx, in, len, run->res)) != VL_OK) {
+        fprintf(stderr, "mailvet: check failed: %s\n", vl_strerror(st));
+        return -1;
+    }
+    return emit(run, in, len, full_len, run->res);
 }
 
 static int check_stdin(check_run *run)
@@ -153,6 +197,7 @@ static int check_stdin(check_run *run)
 
     if (lr == NULL)
         return -1;
+    errno = 0;
     while ((rc = mv_lines_next(lr, &line, &len, &full)) == 1) {
         if (check_one(run, line, len, full) < 0) {
             rc = -1;
@@ -169,6 +214,12 @@ static int check_stdin(check_run *run)
 enum {
     OPT_JSON = 256,
     OPT_OFFLINE,
+    OPT_EXPLAIN,
+    OPT_RESOLVER,
+    OPT_DNS_TIMEOUT,
+    OPT_DNS_TRIES,
+    OPT_CONCURRENCY,
+    OPT_DEADLINE,
     OPT_NO_PROVIDER,
     OPT_NO_SPOOF,
     OPT_DISPOSABLE,
@@ -180,6 +231,12 @@ enum {
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"offline", no_argument, NULL, OPT_OFFLINE},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"resolver", required_argument, NULL, OPT_RESOLVER},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"dns-tries", required_argument, NULL, OPT_DNS_TRIES},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"deadline", required_argument, NULL, OPT_DEADLINE},
     {"no-provider-rules", no_argument, NULL, OPT_NO_PROVIDER},
     {"no-spoof-check", no_argument, NULL, OPT_NO_SPOOF},
     {"disposable-file", required_argument, NULL, OPT_DISPOSABLE},
@@ -190,9 +247,78 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
-/* Parse options into 'opt'; returns -1 on a usage error, 1 for --help. */
-static int parse_args(int argc, char **argv, vl_options *opt, bool *json,
-                      bool *quiet, bool *offline)
+static int parse_uint(const char *s, const char *what, unsigned *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v > 100000000ul || s[0] == '-') {
+        fprintf(stderr, "mailvet: %s: not a number: '%s'\n", what, s);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* "--resolver" may repeat: join the values with commas (c-ares' list
+ * syntax).  The joined string lives until exit. */
+static int add_resolver(char **list, const char *r)
+{
+    size_t old = *list ? strlen(*list) : 0, n = strlen(r);
+    char *grown = realloc(*list, old + n + 2);
+
+    if (grown == NULL || n == 0 || strchr(r, ',') != NULL) {
+        if (grown)
+            *list = grown;
+        fprintf(stderr, "mailvet: --resolver: bad value '%s'\n", r);
+        return -1;
+    }
+    if (old)
+        grown[old++] = ',';
+    memcpy(grown + old, r, n + 1);
+    *list = grown;
+    return 0;
+}
+
+typedef struct cli_opts {
+    vl_options lib;
+    bool json, quiet, explain;
+    char *resolvers; /* owned */
+} cli_opts;
+
+static int parse_value(int c, cli_opts *o)
+{
+    switch (c) {
+    case OPT_RESOLVER:
+        return add_resolver(&o->resolvers, optarg);
+    case OPT_DNS_TIMEOUT:
+        return parse_uint(optarg, "--dns-timeout", &o->lib.dns_timeout_ms);
+    case OPT_DNS_TRIES:
+        return parse_uint(optarg, "--dns-tries", &o->lib.dns_tries);
+    case OPT_CONCURRENCY:
+        return parse_uint(optarg, "--concurrency", &o->lib.dns_max_inflight);
+    case OPT_DEADLINE:
+        return parse_uint(optarg, "--deadline", &o->lib.deadline_ms);
+    case OPT_DISPOSABLE:
+        o->lib.disposable_file = optarg;
+        return 0;
+    case OPT_FREE:
+        o->lib.free_file = optarg;
+        return 0;
+    case OPT_ROLE:
+        o->lib.role_file = optarg;
+        return 0;
+    case OPT_TYPO:
+        o->lib.typo_file = optarg;
+        return 0;
+    }
+    return -1;
+}
+
+/* Parse options into 'o'; returns -1 on a usage error, 1 for --help. */
+static int parse_args(int argc, char **argv, cli_opts *o)
 {
     int c;
 
@@ -200,94 +326,96 @@ static int parse_args(int argc, char **argv, vl_options *opt, bool *json,
     while ((c = getopt_long(argc, argv, "qh", long_opts, NULL)) != -1) {
         switch (c) {
         case OPT_JSON:
-            *json = true;
+            o->json = true;
             break;
         case OPT_OFFLINE:
-            *offline = true;
-            opt->flags |= VL_OPT_OFFLINE;
+            o->lib.flags |= VL_OPT_OFFLINE;
+            break;
+        case OPT_EXPLAIN:
+            o->explain = true;
+            o->lib.flags |= VL_OPT_EXPLAIN;
             break;
         case OPT_NO_PROVIDER:
-            opt->flags &= ~(unsigned)VL_OPT_PROVIDER_RULES;
+            o->lib.flags &= ~(unsigned)VL_OPT_PROVIDER_RULES;
             break;
         case OPT_NO_SPOOF:
-            opt->flags |= VL_OPT_NO_SPOOF_CHECK;
-            break;
-        case OPT_DISPOSABLE:
-            opt->disposable_file = optarg;
-            break;
-        case OPT_FREE:
-            opt->free_file = optarg;
-            break;
-        case OPT_ROLE:
-            opt->role_file = optarg;
-            break;
-        case OPT_TYPO:
-            opt->typo_file = optarg;
+            o->lib.flags |= VL_OPT_NO_SPOOF_CHECK;
             break;
         case 'q':
-            *quiet = true;
+            o->quiet = true;
             break;
         case 'h':
             return 1;
-        default:
+        case '?':
             return -1;
+        default:
+            if (parse_value(c, o) < 0)
+                return -1;
         }
     }
+    o->lib.resolvers = o->resolvers;
     return 0;
 }
 
 static int run_all(check_run *run, int argc, char **argv)
 {
     for (int i = optind; i < argc; i++) {
-        int rc =
-            strcmp(argv[i], "-") == 0
-                ? check_stdin(run)
-                : check_one(run, argv[i], strlen(argv[i]), strlen(argv[i]));
+        size_t n = strlen(argv[i]);
+        int rc = strcmp(argv[i], "-") == 0 ? check_stdin(run)
+                                           : check_one(run, argv[i], n, n);
         if (rc < 0)
             return -1;
     }
+    return run->window ? mv_window_drain(run->window) : 0;
+}
+
+static int start(check_run *run, const cli_opts *o)
+{
+    char err[512];
+
+    if (vl_ctx_new(&o->lib, &run->ctx, err, sizeof err) != VL_OK) {
+        fprintf(stderr, "mailvet: %s\n", err);
+        return -1;
+    }
+    run->json = o->json;
+    run->explain = o->explain;
+    run->jcap = 16384;
+    if ((run->jbuf = malloc(run->jcap)) == NULL ||
+        vl_result_new(&run->res) != VL_OK)
+        return -1;
+    if (!(o->lib.flags & VL_OPT_OFFLINE) &&
+        (run->window = mv_window_new(run->ctx, WINDOW, emit, run)) == NULL)
+        return -1;
     return 0;
 }
 
 int mv_cmd_check(int argc, char **argv)
 {
-    vl_options opt;
+    cli_opts o = {0};
     check_run run = {0};
-    bool quiet = false, offline = false;
-    char err[512];
+    static char obuf[1 << 16];
     int rc;
 
-    VL_OPTIONS_INIT(&opt);
-    rc = parse_args(argc, argv, &opt, &run.json, &quiet, &offline);
+    VL_OPTIONS_INIT(&o.lib);
+    rc = parse_args(argc, argv, &o);
     if (rc != 0 || optind >= argc) {
         mv_check_usage(rc == 1 ? stdout : stderr);
+        free(o.resolvers);
         return rc == 1 ? MV_EXIT_OK : MV_EXIT_USAGE;
     }
-    if (!offline && !quiet)
-        fputs("mailvet: note: the network stages (DNS, SMTP) are not built "
-              "yet; only offline checks run\n",
-              stderr);
-    if (vl_ctx_new(&opt, &run.ctx, err, sizeof err) != VL_OK) {
-        fprintf(stderr, "mailvet: %s\n", err);
-        return MV_EXIT_USAGE;
-    }
-    run.jcap = 16384;
-    run.jbuf = malloc(run.jcap);
-    if (run.jbuf == NULL || vl_result_new(&run.res) != VL_OK) {
-        rc = -1;
-        fprintf(stderr, "mailvet: out of memory\n");
-    } else {
-        static char obuf[1 << 16];
-        setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    rc = start(&run, &o);
+    if (rc == 0)
         rc = run_all(&run, argc, argv);
-    }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "mailvet: stdout: %s\n", strerror(errno));
         rc = -1;
     }
+    mv_window_free(run.window);
     free(run.jbuf);
     vl_result_free(run.res);
     vl_ctx_free(run.ctx);
+    free(o.resolvers);
     if (rc < 0)
         return MV_EXIT_USAGE;
     if (run.n_undeliverable)

@@ -115,7 +115,20 @@ VL_API const char *vl_verdict_name(vl_verdict v);
     X(ROLE, "role", RISKY)                                                    \
     X(POSSIBLE_TYPO, "possible_typo", RISKY)                                  \
     X(FREE_PROVIDER, "free_provider", DELIVERABLE)                            \
-    X(SINGLE_LABEL_DOMAIN, "single_label_domain", RISKY)
+    X(SINGLE_LABEL_DOMAIN, "single_label_domain", RISKY)                      \
+    X(NO_SUCH_DOMAIN, "no_such_domain", UNDELIVERABLE)                        \
+    X(NULL_MX, "null_mx", UNDELIVERABLE)                                      \
+    X(NO_MAIL_HOST, "no_mail_host", UNDELIVERABLE)                            \
+    X(MX_UNRESOLVABLE, "mx_unresolvable", UNDELIVERABLE)                      \
+    X(MX_PRIVATE_ADDRESS, "mx_private_address", RISKY)                        \
+    X(IMPLICIT_MX, "implicit_mx", DELIVERABLE)                                \
+    X(DNS_SERVFAIL, "dns_servfail", UNKNOWN)                                  \
+    X(DNS_REFUSED, "dns_refused", UNKNOWN)                                    \
+    X(DNS_TIMEOUT, "dns_timeout", UNKNOWN)                                    \
+    X(DNS_UNREACHABLE, "dns_unreachable", UNKNOWN)                            \
+    X(DNS_MALFORMED, "dns_malformed", UNKNOWN)                                \
+    X(DNS_ERROR, "dns_error", UNKNOWN)                                        \
+    X(DEADLINE, "deadline", UNKNOWN)
 
 typedef enum vl_reason {
 #define VL__REASON_ENUM(id, name, verdict) VL_R_##id,
@@ -137,10 +150,11 @@ VL_API vl_status vl_reason_from_name(const char *name, size_t len,
 typedef enum vl_stage {
     VL_STAGE_SYNTAX = 1u << 0,
     VL_STAGE_NORMALISE = 1u << 1,
-    VL_STAGE_TABLES = 1u << 2
+    VL_STAGE_TABLES = 1u << 2,
+    VL_STAGE_DNS = 1u << 3
 } vl_stage;
 
-/* "syntax", "normalise", "tables"; NULL for anything else. */
+/* "syntax", "normalise", "tables", "dns"; NULL for anything else. */
 VL_API const char *vl_stage_name(vl_stage s);
 
 /* ---- Options and context -------------------------------------------- */
@@ -149,11 +163,13 @@ enum {
     /* Apply provider rules to the canonical key (Gmail ignores dots
      * and +tags, googlemail.com is gmail.com, ...). On by default. */
     VL_OPT_PROVIDER_RULES = 1u << 0,
-    /* Skip every network stage. Until the DNS stage exists this is the
-     * only mode; the flag is accepted so callers can say so already. */
+    /* Skip every network stage: no loop thread, no resolver. */
     VL_OPT_OFFLINE = 1u << 1,
     /* Do not flag spoofable (mixed-script, confusable) domains. */
-    VL_OPT_NO_SPOOF_CHECK = 1u << 2
+    VL_OPT_NO_SPOOF_CHECK = 1u << 2,
+    /* Keep each DNS query's evidence for vl_result_json(VL_JSON_EXPLAIN)
+     * (costs memory per cached domain). */
+    VL_OPT_EXPLAIN = 1u << 3
 };
 
 typedef struct vl_options {
@@ -166,6 +182,18 @@ typedef struct vl_options {
     const char *free_file;
     const char *role_file;
     const char *typo_file; /* "typo<TAB>fix" lines */
+    /* DNS.  'resolvers': "host[:port],..." (IPv6 as [addr]:port), NULL
+     * for the system's (/etc/resolv.conf); borrowed, read only during
+     * vl_ctx_new().  Defaults in brackets. */
+    const char *resolvers;
+    unsigned dns_timeout_ms;    /* first try of a query [2000] */
+    unsigned dns_tries;         /* tries per server [2] */
+    unsigned dns_max_inflight;  /* queries in flight at once [256] */
+    unsigned deadline_ms;       /* per address; 0 = none [10000] */
+    unsigned cache_ttl_min_s;   /* floor on cached TTLs [60] */
+    unsigned cache_ttl_max_s;   /* ceiling on cached TTLs [86400] */
+    unsigned cache_fail_ttl_s;  /* how long a failure is cached [10] */
+    unsigned cache_max_entries; /* answers and domains, each [200000] */
 } vl_options;
 
 /* Fill *opt with defaults; 'size' is sizeof *opt as the caller knows it. */
@@ -175,6 +203,8 @@ VL_API void vl_options_init(vl_options *opt, size_t size);
 typedef struct vl_ctx vl_ctx;
 
 /* Create a context. 'opt' may be NULL for defaults and is not kept.
+ * Unless VL_OPT_OFFLINE is set, the context starts one thread that runs
+ * its event loop (DNS lookups) until vl_ctx_free().
  * On VL_OK '*out' is a new context, freed with vl_ctx_free().  On error
  * '*out' is NULL; when 'err' is not NULL it receives a NUL-terminated
  * message (at most 'err_cap' bytes) naming the file and line at fault.
@@ -182,7 +212,21 @@ typedef struct vl_ctx vl_ctx;
  * vl_check() on it at once. */
 VL_API vl_status vl_ctx_new(const vl_options *opt, vl_ctx **out, char *err,
                             size_t err_cap);
+/* Stops the loop thread; checks still waiting are answered first
+ * ("unknown", status VL_ETEMP).  NULL is a no-op. */
 VL_API void vl_ctx_free(vl_ctx *ctx);
+
+/* Counters of a context, for reports and metrics. */
+typedef struct vl_stats {
+    uint64_t dns_queries; /* sent to the network */
+    uint64_t dns_queries_mx, dns_queries_a, dns_queries_aaaa, dns_queries_txt;
+    uint64_t dns_cache_hits;   /* answers and domains found cached */
+    uint64_t dns_coalesced;    /* lookups that joined one in flight */
+    uint64_t domains_resolved; /* domains looked up (not cached) */
+} vl_stats;
+
+/* A snapshot of the counters; any thread. */
+VL_API void vl_ctx_stats(vl_ctx *ctx, vl_stats *out);
 
 /* ---- Results -------------------------------------------------------- */
 
@@ -199,9 +243,26 @@ VL_API void vl_result_free(vl_result *res);
  * (SP, HTAB, CR, LF, U+00A0, U+200B, U+FEFF) is trimmed first.  Fills
  * 'res' (any previous content is replaced).  Returns VL_OK for every
  * input, however bad: a bad address is a verdict, not an error.  Other
- * statuses mean the check itself could not run (VL_ENOMEM, ...). */
-VL_API vl_status vl_check(const vl_ctx *ctx, const char *addr, size_t len,
+ * statuses mean the check itself could not run (VL_ENOMEM, ...).
+ * Blocks while the network stages run (up to the deadline).  Safe from
+ * any number of threads at once, except from a vl_check_async()
+ * callback (that is the loop thread: VL_EINVAL). */
+VL_API vl_status vl_check(vl_ctx *ctx, const char *addr, size_t len,
                           vl_result *res);
+
+/* Called once per vl_check_async(): 'res' is a new result the callee
+ * owns (free it with vl_result_free()).  'st' is VL_OK, or VL_ETEMP when
+ * the context was freed first (res then says "unknown"). */
+typedef void (*vl_check_cb)(void *arg, vl_status st, vl_result *res);
+
+/* Check one address without blocking.  The offline stages run at once
+ * on the calling thread; when they decide (a syntax error, say, or an
+ * offline context), 'cb' runs before this returns.  Otherwise 'cb' runs
+ * later on the context's loop thread, which it must not block.  Returns
+ * VL_OK when 'cb' was or will be called, or an error and never calls
+ * it.  Any thread. */
+VL_API vl_status vl_check_async(vl_ctx *ctx, const char *addr, size_t len,
+                                vl_check_cb cb, void *arg);
 
 VL_API vl_verdict vl_result_verdict(const vl_result *res);
 VL_API size_t vl_result_reason_count(const vl_result *res);
@@ -231,12 +292,46 @@ VL_API int vl_result_smtputf8(const vl_result *res);
  * -1 when there is none. */
 VL_API long vl_result_error_offset(const vl_result *res);
 
+/* DNS stage: the mail hosts in preference order (the domain itself for
+ * an implicit MX), and the one a sender would use first.  Count 0 and
+ * NULL when the stage did not run or found none. */
+VL_API size_t vl_result_mx_count(const vl_result *res);
+/* Host name of the i-th MX (i < count); '*pref' gets its preference. */
+VL_API const char *vl_result_mx(const vl_result *res, size_t i,
+                                unsigned *pref);
+/* The chosen MX host (lowest preference with a usable address), or
+ * NULL; '*pref' gets its preference when not NULL. */
+VL_API const char *vl_result_mx_host(const vl_result *res, unsigned *pref);
+/* Nonzero when the DNS answer came from the cache, with no query. */
+VL_API int vl_result_dns_cached(const vl_result *res);
+
+/* The evidence behind the DNS reasons (needs VL_OPT_EXPLAIN): each
+ * query the domain's lookup made, in order.  Strings are borrowed from
+ * the result. */
+typedef struct vl_dns_query {
+    const char *name;    /* "mx1.example.com" */
+    const char *type;    /* "MX", "A", "AAAA", "TXT" */
+    const char *outcome; /* "NOERROR", "NXDOMAIN", "NODATA", "SERVFAIL",
+                            "REFUSED", "TIMEOUT", "UNREACHABLE",
+                            "MALFORMED", "FAILED" */
+    unsigned ttl;        /* as published (seconds) */
+    const char *answers; /* "10 mx1.example.com., 20 ..." or addresses */
+} vl_dns_query;
+
+VL_API size_t vl_result_dns_query_count(const vl_result *res);
+/* Fill '*out' with the i-th query; VL_EINVAL when i is past the end. */
+VL_API vl_status vl_result_dns_query(const vl_result *res, size_t i,
+                                     vl_dns_query *out);
+
 /* ---- JSON ----------------------------------------------------------- */
 
 enum {
     /* Cap on the bytes of the input echoed in the "input" field; longer
      * input is cut at a UTF-8 boundary and "input_truncated" is true. */
-    VL_JSON_INPUT_MAX = 1024
+    VL_JSON_INPUT_MAX = 1024,
+    /* vl_result_json flag: add "dns", each query behind the verdict
+     * (name, type, outcome, TTL, answers); needs VL_OPT_EXPLAIN. */
+    VL_JSON_EXPLAIN = 1u << 0
 };
 
 /* Write 'res' as one JSON object (no newline) into 'buf' of 'cap' bytes,
@@ -245,7 +340,8 @@ enum {
  * needs (excluding the NUL); when that is >= cap, nothing usable was
  * written and the caller retries with a larger buffer, as snprintf. */
 VL_API size_t vl_result_json(const vl_result *res, const char *input,
-                             size_t input_len, char *buf, size_t cap);
+                             size_t input_len, unsigned flags, char *buf,
+                             size_t cap);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,10 @@
  * the caller's result, so any number of threads may check at once.
  */
 #include "internal.h"
+#include "net.h"
 
 #include <libpsl.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Leading and trailing paste debris: SP, HTAB, CR, LF and, as UTF-8,
@@ -175,15 +177,16 @@ void vl__tables_check(const vl_ctx *ctx, const char *local, size_t local_len,
     }
 }
 
-vl_status vl_check(const vl_ctx *ctx, const char *addr, size_t len,
-                   vl_result *res)
+/* The offline stages.  Sets '*network' when the DNS stage should run:
+ * a domain name (not a literal) on an address nothing has ruled out. */
+static vl_status check_offline(const vl_ctx *ctx, const char *addr, size_t len,
+                               vl_result *res, bool *network)
 {
     vl__syntax_parts p;
     vl_reason r;
     vl_status st;
 
-    if (ctx == NULL || res == NULL || (addr == NULL && len > 0))
-        return VL_EINVAL;
+    *network = false;
     vl__result_reset(res);
     trim(&addr, &len);
     res->stages = VL_STAGE_SYNTAX;
@@ -203,5 +206,83 @@ vl_status vl_check(const vl_ctx *ctx, const char *addr, size_t len,
     if (res->verdict == VL_UNDELIVERABLE)
         return VL_OK; /* IDNA rejected the domain */
     vl__tables_check(ctx, addr + p.local_off, p.local_len, res);
+    *network = ctx->net != NULL && res->verdict != VL_UNDELIVERABLE &&
+               !(p.flags & VL__SYN_LITERAL);
+    return VL_OK;
+}
+
+/* vl_check() waits for the loop thread here. */
+typedef struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    vl_status st;
+} sync_wait;
+
+static void on_sync_done(void *arg, vl_status st, vl_result *res)
+{
+    sync_wait *w = arg;
+
+    (void)res; /* the caller of vl_check() holds it */
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    w->st = st;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static vl_status wait_network(vl_ctx *ctx, vl_result *res)
+{
+    sync_wait w = {.done = false, .st = VL_OK};
+    vl_status st;
+
+    if (vl__net_on_loop_thread(ctx->net))
+        return VL_EINVAL; /* it would wait for itself */
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    st = vl__net_submit(ctx->net, res, false, on_sync_done, &w);
+    if (st == VL_OK) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        st = w.st;
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return st;
+}
+
+vl_status vl_check(vl_ctx *ctx, const char *addr, size_t len, vl_result *res)
+{
+    bool network;
+    vl_status st;
+
+    if (ctx == NULL || res == NULL || (addr == NULL && len > 0))
+        return VL_EINVAL;
+    if ((st = check_offline(ctx, addr, len, res, &network)) != VL_OK)
+        return st;
+    return network ? wait_network(ctx, res) : VL_OK;
+}
+
+vl_status vl_check_async(vl_ctx *ctx, const char *addr, size_t len,
+                         vl_check_cb cb, void *arg)
+{
+    vl_result *res;
+    bool network;
+    vl_status st;
+
+    if (ctx == NULL || cb == NULL || (addr == NULL && len > 0))
+        return VL_EINVAL;
+    if ((st = vl_result_new(&res)) != VL_OK)
+        return st;
+    if ((st = check_offline(ctx, addr, len, res, &network)) != VL_OK ||
+        (network &&
+         (st = vl__net_submit(ctx->net, res, true, cb, arg)) != VL_OK)) {
+        vl_result_free(res);
+        return st;
+    }
+    if (!network)
+        cb(arg, VL_OK, res);
     return VL_OK;
 }

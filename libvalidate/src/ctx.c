@@ -3,6 +3,7 @@
  * the spoof checker, made once and only read afterwards.
  */
 #include "internal.h"
+#include "net.h"
 
 #include <libpsl.h>
 #include <stdio.h>
@@ -16,6 +17,14 @@ void vl_options_init(vl_options *opt, size_t size)
 
     def.struct_size = size < sizeof def ? size : sizeof def;
     def.flags = VL_OPT_PROVIDER_RULES;
+    def.dns_timeout_ms = 2000;
+    def.dns_tries = 2;
+    def.dns_max_inflight = 256;
+    def.deadline_ms = 10000;
+    def.cache_ttl_min_s = 60;
+    def.cache_ttl_max_s = 86400;
+    def.cache_fail_ttl_s = 10;
+    def.cache_max_entries = 200000;
     memset(opt, 0, size);
     memcpy(opt, &def, def.struct_size);
 }
@@ -87,6 +96,9 @@ vl_status vl_ctx_new(const vl_options *in, vl_ctx **out, char *err,
     if (!(opt.flags & VL_OPT_NO_SPOOF_CHECK) &&
         (st = open_spoof(ctx)) != VL_OK)
         goto fail;
+    if (!(opt.flags & VL_OPT_OFFLINE) &&
+        (st = vl__net_start(&opt, &ctx->net, err, err_cap)) != VL_OK)
+        goto fail;
     *out = ctx;
     return VL_OK;
 fail:
@@ -100,10 +112,18 @@ void vl_ctx_free(vl_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    vl__net_stop(ctx->net);
     vl__tables_free(&ctx->tables);
     if (ctx->psl_owned)
         psl_free((psl_ctx_t *)ctx->psl);
     if (ctx->spoof)
         uspoof_close(ctx->spoof);
     free(ctx);
+}
+
+void vl_ctx_stats(vl_ctx *ctx, vl_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ctx->net != NULL)
+        vl__net_stats(ctx->net, out);
 }

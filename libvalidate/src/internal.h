@@ -70,8 +70,12 @@ void vl__tables_free(vl__tables *t);
 size_t vl__typo_suggest(const vl__tables *t, const char *domain, size_t len,
                         char *out, size_t cap);
 
+struct vl__net;
+struct vl__domain_info;
+
 struct vl_ctx {
     unsigned flags;
+    struct vl__net *net; /* NULL when offline */
     vl__tables tables;
     const psl_ctx_t *psl; /* owned when psl_owned; may be NULL */
     bool psl_owned;
@@ -91,11 +95,17 @@ struct vl_result {
     char domain_unicode[VL__FIELD_CAP];
     char canonical[VL__FIELD_CAP];
     char suggestion[VL__FIELD_CAP];
+    struct vl__domain_info *dns; /* a reference, or NULL */
+    int dns_cached;
 };
 
 /* Add a reason (once) and raise the verdict to what it implies. */
 void vl__result_add(vl_result *res, vl_reason r);
 void vl__result_reset(vl_result *res);
+/* Attach the DNS stage's findings (takes the reference; NULL means the
+ * lookup could not run: "unknown", dns_error). */
+void vl__result_set_dns(vl_result *res, struct vl__domain_info *info,
+                        bool cached);
 
 /* Normalisation (normalise.c): fills address, domain_ascii,
  * domain_unicode, canonical and smtputf8 of 'res' from the parsed

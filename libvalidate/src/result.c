@@ -2,7 +2,10 @@
  * result.c - the result object: reasons, verdict, accessors, and its
  * JSON form (the same object the CLI, CSV reports and HTTP API emit).
  */
+#include "dns.h"
 #include "internal.h"
+
+#include <uv.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +15,38 @@ vl_status vl_result_new(vl_result **out)
     *out = malloc(sizeof **out);
     if (*out == NULL)
         return VL_ENOMEM;
+    (*out)->dns = NULL;
     vl__result_reset(*out);
     return VL_OK;
 }
 
 void vl_result_free(vl_result *res)
 {
+    if (res == NULL)
+        return;
+    vl__domain_info_unref(res->dns);
     free(res);
+}
+
+void vl__result_set_dns(vl_result *res, vl__domain_info *info, bool cached)
+{
+    res->stages |= VL_STAGE_DNS;
+    if (info == NULL) {
+        vl__result_add(res, VL_R_DNS_ERROR);
+        return;
+    }
+    vl__domain_info_unref(res->dns);
+    res->dns = info;
+    res->dns_cached = cached;
+    for (unsigned i = 0; i < info->n_reasons; i++)
+        vl__result_add(res, info->reasons[i]);
 }
 
 void vl__result_reset(vl_result *res)
 {
+    vl__domain_info_unref(res->dns);
+    res->dns = NULL;
+    res->dns_cached = 0;
     res->verdict = VL_DELIVERABLE;
     res->stages = 0;
     res->n_reasons = 0;
@@ -109,6 +133,53 @@ int vl_result_smtputf8(const vl_result *res)
 long vl_result_error_offset(const vl_result *res)
 {
     return res->error_offset;
+}
+
+size_t vl_result_mx_count(const vl_result *res)
+{
+    return res->dns ? res->dns->n_mx : 0;
+}
+
+const char *vl_result_mx(const vl_result *res, size_t i, unsigned *pref)
+{
+    if (res->dns == NULL || i >= res->dns->n_mx)
+        return NULL;
+    if (pref)
+        *pref = res->dns->mx[i].pref;
+    return res->dns->mx[i].host;
+}
+
+const char *vl_result_mx_host(const vl_result *res, unsigned *pref)
+{
+    if (res->dns == NULL || res->dns->best < 0)
+        return NULL;
+    return vl_result_mx(res, (size_t)res->dns->best, pref);
+}
+
+int vl_result_dns_cached(const vl_result *res)
+{
+    return res->dns_cached;
+}
+
+static const char *type_name(uint16_t t);
+
+size_t vl_result_dns_query_count(const vl_result *res)
+{
+    return res->dns ? res->dns->n_log : 0;
+}
+
+vl_status vl_result_dns_query(const vl_result *res, size_t i,
+                              vl_dns_query *out)
+{
+    if (res->dns == NULL || i >= res->dns->n_log)
+        return VL_EINVAL;
+    const vl__dns_log *e = &res->dns->log[i];
+    out->name = e->name ? e->name : "";
+    out->type = type_name(e->type);
+    out->outcome = vl__dns_outcome_name(e->outcome);
+    out->ttl = e->ttl;
+    out->answers = e->answers ? e->answers : "";
+    return VL_OK;
 }
 
 /* ---- JSON writer: appends to a bounded buffer, counting what it would
@@ -210,6 +281,96 @@ static size_t cut_input(const char *s, size_t n)
     return n;
 }
 
+static void put_uint(jbuf *b, unsigned long v)
+{
+    char tmp[24];
+    int k = sizeof tmp;
+
+    do
+        tmp[--k] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    put(b, tmp + k, sizeof tmp - (size_t)k);
+}
+
+static const char *type_name(uint16_t t)
+{
+    switch (t) {
+    case 1:
+        return "A";
+    case 15:
+        return "MX";
+    case 16:
+        return "TXT";
+    case 28:
+        return "AAAA";
+    default:
+        return "?";
+    }
+}
+
+static void put_addresses(jbuf *b, const vl__mx_host *h)
+{
+    PUTS(b, ",\"addresses\":[");
+    for (unsigned k = 0; k < h->n_addr; k++) {
+        char a[64];
+        uv_inet_ntop(h->addr[k].family == 4 ? AF_INET : AF_INET6,
+                     h->addr[k].bytes, a, sizeof a);
+        if (k)
+            PUTS(b, ",");
+        put_cstr(b, a);
+    }
+    PUTS(b, "]");
+}
+
+/* "mx", "mx_hosts", "dns_cached" and, when explaining, "dns". */
+static void put_dns(jbuf *b, const vl_result *res, unsigned flags)
+{
+    const vl__domain_info *d = res->dns;
+    unsigned pref;
+    const char *best = vl_result_mx_host(res, &pref);
+
+    PUTS(b, ",\"mx\":");
+    if (best != NULL) {
+        PUTS(b, "{\"host\":");
+        put_cstr(b, best);
+        PUTS(b, ",\"preference\":");
+        put_uint(b, pref);
+        PUTS(b, "}");
+    } else {
+        PUTS(b, "null");
+    }
+    PUTS(b, ",\"mx_hosts\":[");
+    for (unsigned i = 0; d != NULL && i < d->n_mx; i++) {
+        PUTS(b, i ? ",{\"host\":" : "{\"host\":");
+        put_cstr(b, d->mx[i].host);
+        PUTS(b, ",\"preference\":");
+        put_uint(b, d->mx[i].pref);
+        put_addresses(b, &d->mx[i]);
+        PUTS(b, "}");
+    }
+    PUTS(b,
+         res->dns_cached ? "],\"dns_cached\":true" : "],\"dns_cached\":false");
+    if (!(flags & VL_JSON_EXPLAIN) || d == NULL)
+        return;
+    PUTS(b, ",\"dns\":[");
+    for (size_t i = 0; i < vl_result_dns_query_count(res); i++) {
+        vl_dns_query q;
+        vl_result_dns_query(res, i, &q);
+        PUTS(b, i ? ",{\"name\":" : "{\"name\":");
+        put_cstr(b, q.name);
+        PUTS(b, ",\"type\":");
+        put_cstr(b, q.type);
+        PUTS(b, ",\"outcome\":");
+        put_cstr(b, q.outcome);
+        PUTS(b, ",\"ttl\":");
+        put_uint(b, q.ttl);
+        PUTS(b, ",\"answers\":");
+        put_cstr(b, q.answers);
+        PUTS(b, "}");
+    }
+    PUTS(b, "]");
+}
+
 static void put_stages(jbuf *b, unsigned stages)
 {
     bool first = true;
@@ -228,7 +389,7 @@ static void put_stages(jbuf *b, unsigned stages)
 }
 
 size_t vl_result_json(const vl_result *res, const char *input,
-                      size_t input_len, char *buf, size_t cap)
+                      size_t input_len, unsigned flags, char *buf, size_t cap)
 {
     jbuf b = {buf, cap, 0};
     size_t in_len = cut_input(input, input_len);
@@ -263,18 +424,11 @@ size_t vl_result_json(const vl_result *res, const char *input,
     else
         PUTS(&b, ",\"smtputf8\":false");
     if (res->error_offset >= 0) {
-        char num[24];
-        int k = 0;
-        unsigned long v = (unsigned long)res->error_offset;
-        char tmp[24];
-        do
-            tmp[k++] = (char)('0' + v % 10);
-        while ((v /= 10) != 0);
-        for (int i = 0; i < k; i++)
-            num[i] = tmp[k - 1 - i];
         PUTS(&b, ",\"error_offset\":");
-        put(&b, num, (size_t)k);
+        put_uint(&b, (unsigned long)res->error_offset);
     }
+    if (res->stages & VL_STAGE_DNS)
+        put_dns(&b, res, flags);
     put_stages(&b, res->stages);
     PUTS(&b, "}");
     if (b.cap > 0)

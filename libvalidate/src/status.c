@@ -98,6 +98,8 @@ const char *vl_stage_name(vl_stage s)
         return "normalise";
     case VL_STAGE_TABLES:
         return "tables";
+    case VL_STAGE_DNS:
+        return "dns";
     }
     return NULL;
 }

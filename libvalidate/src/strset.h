@@ -35,4 +35,19 @@ const char *vl__strmap_get(const vl__strset *s, const char *k, size_t len,
  * Single-label parents (TLDs) are not tried. */
 bool vl__strset_has_domain(const vl__strset *s, const char *d, size_t len);
 
+/* Maps from a string to an object: the pointer rides in the value slot
+ * (with length 0).  'k' is borrowed, as for every key. */
+static inline vl_status vl__ptrmap_put(vl__strset *s, const char *k,
+                                       size_t len, void *p)
+{
+    return vl__strset_put(s, k, len, (const char *)p, 0);
+}
+
+static inline void *vl__ptrmap_get(const vl__strset *s, const char *k,
+                                   size_t len)
+{
+    size_t n;
+    return (void *)(uintptr_t)vl__strmap_get(s, k, len, &n);
+}
+
 #endif /* VL_STRSET_H */

@@ -60,13 +60,14 @@ def test_exit_statuses():
         expect(rc == want, "exit %d for %r, got %d" % (want, args, rc))
 
 
-def test_offline_note():
-    _, _, err = run(["check", "a@acme.io"])
-    expect(b"not built yet" in err, "note without --offline")
-    _, _, err = run(["check", "--offline", "a@acme.io"])
+def test_offline_is_quiet_and_skips_dns():
+    _, out, err = run(["check", "--offline", "--json", "a@acme.io"])
     expect(err == b"", "no note with --offline")
-    _, _, err = run(["check", "-q", "a@acme.io"])
-    expect(err == b"", "no note with --quiet")
+    expect("dns" not in json.loads(out)["stages"], "--offline skips DNS")
+    rc, _, err = run(["check", "--resolver", "", "a@acme.io"])
+    expect(rc == 2 and b"--resolver" in err, "empty --resolver refused")
+    rc, _, err = run(["check", "--dns-timeout", "x", "a@acme.io"])
+    expect(rc == 2 and b"not a number" in err, "bad number refused")
 
 
 def test_json_lines_in_order():

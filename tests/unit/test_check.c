@@ -64,8 +64,8 @@ static void json_has_every_field(void **state)
     char buf[4096];
     (void)state;
     check("Bob.Smith+x@GoogleMail.com", 26);
-    size_t n =
-        vl_result_json(res, "Bob.Smith+x@GoogleMail.com", 26, buf, sizeof buf);
+    size_t n = vl_result_json(res, "Bob.Smith+x@GoogleMail.com", 26, 0, buf,
+                              sizeof buf);
     assert_int_equal(n, strlen(buf));
     assert_string_equal(
         buf, "{\"input\":\"Bob.Smith+x@GoogleMail.com\",\"verdict\":"
@@ -83,7 +83,7 @@ static void json_escapes_and_replaces(void **state)
     char buf[4096];
     (void)state;
     check(in, sizeof in - 1);
-    vl_result_json(res, in, sizeof in - 1, buf, sizeof buf);
+    vl_result_json(res, in, sizeof in - 1, 0, buf, sizeof buf);
     assert_non_null(strstr(buf, "\"input\":\"a\\\"\\\\\\u0001\xef\xbf\xbd@"
                                 "x.com\""));
     assert_non_null(strstr(buf, "\"reasons\":[\"syntax_control_char\"]"));
@@ -98,10 +98,10 @@ static void json_cuts_long_input_and_sizes_like_snprintf(void **state)
     memcpy(big + 1023, "\xc3\xa9", 2); /* é straddles the cut at 1024 */
     check(big, 5000);
     assert_int_equal(vl_result_verdict(res), VL_UNDELIVERABLE);
-    size_t need = vl_result_json(res, big, 5000, small, sizeof small);
+    size_t need = vl_result_json(res, big, 5000, 0, small, sizeof small);
     assert_true(need >= sizeof small);
     assert_int_equal(strlen(small), sizeof small - 1);
-    assert_int_equal(vl_result_json(res, big, 5000, buf, sizeof buf), need);
+    assert_int_equal(vl_result_json(res, big, 5000, 0, buf, sizeof buf), need);
     assert_non_null(strstr(buf, "\"input_truncated\":true"));
     /* the cut fell back to 1023 bytes rather than split the é */
     const char *q = strstr(buf, "\",\"input_truncated\"");
@@ -139,7 +139,7 @@ typedef struct old_options {
 
 static void options_from_smaller_struct(void **state)
 {
-    old_options old = {sizeof old, 0};
+    old_options old = {sizeof old, VL_OPT_OFFLINE};
     vl_ctx *c;
     (void)state;
     assert_int_equal(vl_ctx_new((const vl_options *)&old, &c, NULL, 0), VL_OK);
@@ -171,7 +171,7 @@ static void *worker(void *arg)
     for (int k = 0; k < ROUNDS; k++) {
         int i = k % N_MIX;
         vl_check(ctx, mix[i], strlen(mix[i]), r);
-        vl_result_json(r, mix[i], strlen(mix[i]), buf, sizeof buf);
+        vl_result_json(r, mix[i], strlen(mix[i]), 0, buf, sizeof buf);
         bad += strcmp(buf, expect[i]) != 0;
     }
     vl_result_free(r);
@@ -184,7 +184,7 @@ static void concurrent_checks_on_one_context(void **state)
     (void)state;
     for (int i = 0; i < N_MIX; i++) {
         check(mix[i], strlen(mix[i]));
-        vl_result_json(res, mix[i], strlen(mix[i]), expect[i],
+        vl_result_json(res, mix[i], strlen(mix[i]), 0, expect[i],
                        sizeof expect[i]);
     }
     for (int i = 0; i < 4; i++)
@@ -198,8 +198,12 @@ static void concurrent_checks_on_one_context(void **state)
 
 static int setup(void **state)
 {
+    vl_options offline;
+
+    VL_OPTIONS_INIT(&offline);
+    offline.flags |= VL_OPT_OFFLINE;
     (void)state;
-    if (vl_ctx_new(NULL, &ctx, NULL, 0) != VL_OK)
+    if (vl_ctx_new(&offline, &ctx, NULL, 0) != VL_OK)
         return -1;
     return vl_result_new(&res) == VL_OK ? 0 : -1;
 }

@@ -212,8 +212,12 @@ static void validator_js(void **state)
 
 static int setup(void **state)
 {
+    vl_options offline;
+
+    VL_OPTIONS_INIT(&offline);
+    offline.flags |= VL_OPT_OFFLINE;
     (void)state;
-    return vl_ctx_new(NULL, &ctx, NULL, 0) == VL_OK ? 0 : -1;
+    return vl_ctx_new(&offline, &ctx, NULL, 0) == VL_OK ? 0 : -1;
 }
 
 static int teardown(void **state)

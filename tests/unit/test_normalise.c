@@ -124,11 +124,16 @@ static void canonical_keys(void **state)
 
 static int setup(void **state)
 {
+    vl_options offline;
+
+    VL_OPTIONS_INIT(&offline);
+    offline.flags |= VL_OPT_OFFLINE;
     vl_options opt;
     (void)state;
     VL_OPTIONS_INIT(&opt);
     opt.flags &= ~(unsigned)VL_OPT_PROVIDER_RULES;
-    if (vl_ctx_new(NULL, &ctx, NULL, 0) != VL_OK ||
+    opt.flags |= VL_OPT_OFFLINE;
+    if (vl_ctx_new(&offline, &ctx, NULL, 0) != VL_OK ||
         vl_ctx_new(&opt, &ctx_plain, NULL, 0) != VL_OK)
         return -1;
     return vl_result_new(&res) == VL_OK ? 0 : -1;

@@ -139,6 +139,7 @@ static void table_files_extend_and_remove(void **state)
 
     (void)state;
     VL_OPTIONS_INIT(&opt);
+    opt.flags |= VL_OPT_OFFLINE;
     opt.disposable_file = VL_TESTDATA_DIR "/disposable_extra.txt";
     opt.typo_file = VL_TESTDATA_DIR "/typos_extra.txt";
     assert_int_equal(vl_ctx_new(&opt, &c, err, sizeof err), VL_OK);
@@ -161,6 +162,7 @@ static void table_file_errors_name_file_and_line(void **state)
 
     (void)state;
     VL_OPTIONS_INIT(&opt);
+    opt.flags |= VL_OPT_OFFLINE;
     opt.typo_file = VL_TESTDATA_DIR "/typos_bad.txt";
     assert_int_equal(vl_ctx_new(&opt, &c, err, sizeof err), VL_EDATA);
     assert_null(c);
@@ -172,8 +174,12 @@ static void table_file_errors_name_file_and_line(void **state)
 
 static int setup(void **state)
 {
+    vl_options offline;
+
+    VL_OPTIONS_INIT(&offline);
+    offline.flags |= VL_OPT_OFFLINE;
     (void)state;
-    if (vl_ctx_new(NULL, &ctx, NULL, 0) != VL_OK)
+    if (vl_ctx_new(&offline, &ctx, NULL, 0) != VL_OK)
         return -1;
     return vl_result_new(&res) == VL_OK ? 0 : -1;
 }

@@ -1,0 +1,274 @@
+/*
+ * net.c - the context's event loop thread and the checks waiting on it.
+ *
+ * A context that may use the network owns one libuv loop, run by one
+ * thread, on which c-ares and (later) the SMTP prober live.  Any thread
+ * hands it work through a locked queue and a uv_async wake-up; answers
+ * come back through the caller's callback on the loop thread, or, for
+ * the synchronous vl_check(), through a condition variable.
+ *
+ * Each check may carry a deadline: when it passes, the check is
+ * answered "unknown" (reason "deadline") at once, and the lookup goes
+ * on in the background so that the next check of that domain finds the
+ * cache warm.  A temporary failure never makes anything undeliverable.
+ */
+#include "net.h"
+
+#include "resolver.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct job {
+    vl__net *net;
+    vl_result *res;
+    bool owned_result; /* async: the callback receives res */
+    char domain[VL__DNS_NAME_CAP];
+    vl_check_cb cb;
+    void *arg;
+    uv_timer_t timer;
+    bool timer_on, answered;
+    int refs; /* loop thread only */
+    struct job *next;
+} job;
+
+struct vl__net {
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_thread_t thread;
+    pthread_mutex_t mu;
+    job *head, *tail; /* submitted, not yet started; under mu */
+    bool stopping;    /* under mu */
+    vl__resolver *resolver;
+    unsigned deadline_ms;
+    vl_stats stats; /* a snapshot the loop thread publishes; under mu */
+};
+
+static void job_unref(job *j)
+{
+    if (--j->refs == 0)
+        free(j);
+}
+
+static void publish_stats(vl__net *n)
+{
+    vl__resolver_stats rs;
+
+    vl__resolver_get_stats(n->resolver, &rs);
+    pthread_mutex_lock(&n->mu);
+    n->stats.dns_queries = rs.queries_sent;
+    n->stats.dns_queries_mx = rs.queries_by_type[0];
+    n->stats.dns_queries_a = rs.queries_by_type[1];
+    n->stats.dns_queries_aaaa = rs.queries_by_type[2];
+    n->stats.dns_queries_txt = rs.queries_by_type[3];
+    n->stats.dns_cache_hits = rs.rrset_hits + rs.domain_hits;
+    n->stats.dns_coalesced = rs.coalesced;
+    n->stats.domains_resolved = rs.domains_resolved;
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void answer(job *j, vl_status st)
+{
+    j->answered = true;
+    j->cb(j->arg, st, j->owned_result ? j->res : NULL);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    job_unref(h->data);
+}
+
+static void stop_timer(job *j)
+{
+    if (!j->timer_on)
+        return;
+    j->timer_on = false;
+    uv_timer_stop(&j->timer);
+    uv_close((uv_handle_t *)&j->timer, on_timer_closed);
+}
+
+static void on_domain(void *arg, vl__domain_info *info, bool cached)
+{
+    job *j = arg;
+
+    if (j->answered) { /* past its deadline: the cache is warm now */
+        vl__domain_info_unref(info);
+    } else {
+        vl__result_set_dns(j->res, info, cached);
+        stop_timer(j);
+        answer(j, VL_OK);
+    }
+    publish_stats(j->net);
+    job_unref(j);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    job *j = t->data;
+
+    if (!j->answered) {
+        vl__result_add(j->res, VL_R_DEADLINE);
+        j->res->stages |= VL_STAGE_DNS;
+        answer(j, VL_OK);
+    }
+    stop_timer(j);
+}
+
+static void start_job(vl__net *n, job *j)
+{
+    j->refs = 2; /* the resolver's callback, and this function */
+    vl__resolver_domain(n->resolver, j->domain, on_domain, j);
+    if (!j->answered && n->deadline_ms > 0) {
+        uv_timer_init(&n->loop, &j->timer);
+        j->timer.data = j;
+        j->timer_on = true;
+        j->refs++;
+        uv_timer_start(&j->timer, on_deadline, n->deadline_ms, 0);
+    }
+    job_unref(j);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    vl__net *n = a->data;
+    job *list;
+    bool stopping;
+
+    pthread_mutex_lock(&n->mu);
+    list = n->head;
+    n->head = n->tail = NULL;
+    stopping = n->stopping;
+    pthread_mutex_unlock(&n->mu);
+    while (list != NULL) {
+        job *next = list->next;
+        if (stopping) {
+            vl__result_add(list->res, VL_R_DNS_ERROR);
+            answer(list, VL_ETEMP);
+            free(list);
+        } else {
+            start_job(n, list);
+        }
+        list = next;
+    }
+    if (stopping) {
+        vl__resolver_free(n->resolver); /* waiters get NULL: dns_error */
+        n->resolver = NULL;
+        uv_close((uv_handle_t *)&n->wake, NULL);
+    }
+}
+
+static void loop_main(void *arg)
+{
+    vl__net *n = arg;
+
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+}
+
+vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
+                        size_t err_cap)
+{
+    vl__resolver_config cfg = {
+        .servers = opt->resolvers,
+        .timeout_ms = opt->dns_timeout_ms,
+        .tries = opt->dns_tries,
+        .max_inflight = opt->dns_max_inflight,
+        .ttl_min_s = opt->cache_ttl_min_s,
+        .ttl_max_s = opt->cache_ttl_max_s,
+        .fail_ttl_s = opt->cache_fail_ttl_s,
+        .max_entries = opt->cache_max_entries,
+        .explain = (opt->flags & VL_OPT_EXPLAIN) != 0,
+    };
+    vl__net *n = calloc(1, sizeof *n);
+    vl_status st;
+
+    *out = NULL;
+    if (n == NULL)
+        return VL_ENOMEM;
+    n->deadline_ms = opt->deadline_ms;
+    if (uv_loop_init(&n->loop) != 0) {
+        free(n);
+        return VL_EINTERNAL;
+    }
+    if ((st = vl__resolver_new(&n->loop, &cfg, &n->resolver, err, err_cap)) !=
+        VL_OK) {
+        uv_loop_close(&n->loop);
+        free(n);
+        return st;
+    }
+    pthread_mutex_init(&n->mu, NULL);
+    uv_async_init(&n->loop, &n->wake, on_wake);
+    n->wake.data = n;
+    if (uv_thread_create(&n->thread, loop_main, n) != 0) {
+        n->stopping = true;
+        on_wake(&n->wake); /* closes the resolver and the handle */
+        uv_run(&n->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&n->loop);
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        return VL_EINTERNAL;
+    }
+    *out = n;
+    return VL_OK;
+}
+
+void vl__net_stop(vl__net *n)
+{
+    if (n == NULL)
+        return;
+    pthread_mutex_lock(&n->mu);
+    n->stopping = true;
+    pthread_mutex_unlock(&n->mu);
+    uv_async_send(&n->wake);
+    uv_thread_join(&n->thread);
+    uv_loop_close(&n->loop);
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+}
+
+bool vl__net_on_loop_thread(const vl__net *n)
+{
+    uv_thread_t self = uv_thread_self();
+    return uv_thread_equal(&self, &n->thread) != 0;
+}
+
+vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
+                         vl_check_cb cb, void *arg)
+{
+    job *j = calloc(1, sizeof *j);
+    size_t len = strlen(res->domain_ascii);
+
+    if (j == NULL)
+        return VL_ENOMEM;
+    if (len >= sizeof j->domain) {
+        free(j);
+        return VL_ETOOLONG;
+    }
+    memcpy(j->domain, res->domain_ascii, len + 1);
+    j->net = n;
+    j->res = res;
+    j->owned_result = owned;
+    j->cb = cb;
+    j->arg = arg;
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping) {
+        pthread_mutex_unlock(&n->mu);
+        free(j);
+        return VL_ETEMP;
+    }
+    if (n->tail)
+        n->tail->next = j;
+    else
+        n->head = j;
+    n->tail = j;
+    pthread_mutex_unlock(&n->mu);
+    uv_async_send(&n->wake);
+    return VL_OK;
+}
+
+void vl__net_stats(vl__net *n, vl_stats *out)
+{
+    pthread_mutex_lock(&n->mu);
+    *out = n->stats;
+    pthread_mutex_unlock(&n->mu);
+}

@@ -1,0 +1,26 @@
+/*
+ * net.h - the context's loop thread and the checks waiting on it
+ * (net.c).  Private to libvalidate.
+ */
+#ifndef VL_NET_H
+#define VL_NET_H
+
+#include "internal.h"
+
+typedef struct vl__net vl__net;
+
+/* Start the loop thread with a resolver configured from 'opt'. */
+vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
+                        size_t err_cap);
+/* Stop the thread; checks still waiting are answered "unknown". */
+void vl__net_stop(vl__net *n);
+
+/* Hand 'res' (its offline stages done, domain_ascii set) to the loop.
+ * 'cb' runs once on the loop thread; it receives 'res' when 'owned'
+ * (vl_check_async), NULL otherwise (vl_check, which still holds it). */
+vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
+                         vl_check_cb cb, void *arg);
+bool vl__net_on_loop_thread(const vl__net *n);
+void vl__net_stats(vl__net *n, vl_stats *out);
+
+#endif /* VL_NET_H */
