@@ -9,7 +9,6 @@
 #include "internal.h"
 #include "net.h"
 
-#include <libpsl.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -70,57 +69,6 @@ static void syntax_suggestion(const char *s, size_t len, vl_reason r,
         res->has_suggestion = 1;
 }
 
-/* RFC 2606 / RFC 6761 special-use names, RFC 6762 .local and RFC 7686
- * .onion: reserved, never reachable by public SMTP. */
-static bool reserved_domain(const char *d, size_t len)
-{
-    static const char *const tlds[] = {"test",      "example", "invalid",
-                                       "localhost", "local",   "onion"};
-    static const char *const slds[] = {"example.com", "example.net",
-                                       "example.org"};
-    const char *dot = memrchr(d, '.', len);
-    const char *tld = dot ? dot + 1 : d;
-
-    for (size_t i = 0; i < sizeof tlds / sizeof *tlds; i++)
-        if (strcmp(tld, tlds[i]) == 0)
-            return true;
-    for (size_t i = 0; i < sizeof slds / sizeof *slds; i++) {
-        size_t n = strlen(slds[i]);
-        if (len >= n && strcmp(d + len - n, slds[i]) == 0 &&
-            (len == n || d[len - n - 1] == '.'))
-            return true;
-    }
-    return false;
-}
-
-static bool known_tld(const vl_ctx *ctx, const char *d, size_t len)
-{
-    const char *dot = memrchr(d, '.', len);
-    const char *tld = dot ? dot + 1 : d;
-
-    if (ctx->psl == NULL)
-        return true; /* no list, no judgement */
-    return psl_is_public_suffix2(ctx->psl, tld,
-                                 PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
-}
-
-/* "gmail" -> "gmail.com" when that is a big provider's domain. */
-static size_t single_label_fix(const vl__tables *t, const char *d, size_t len,
-                               char *out, size_t cap)
-{
-    static const char *const tlds[] = {".com", ".net", ".de", ".fr", ".ru"};
-    for (size_t i = 0; i < sizeof tlds / sizeof *tlds; i++) {
-        size_t n = strlen(tlds[i]);
-        if (len + n >= cap)
-            return 0;
-        memcpy(out, d, len);
-        memcpy(out + len, tlds[i], n + 1);
-        if (vl__strset_has(&t->typo_targets, out, len + n))
-            return len + n;
-    }
-    return 0;
-}
-
 /* Local part for role matching: lower-case, "+tag" dropped. */
 static size_t role_key(const char *local, size_t n, char *out)
 {
@@ -137,41 +85,34 @@ static size_t role_key(const char *local, size_t n, char *out)
 void vl__tables_check(const vl_ctx *ctx, const char *local, size_t local_len,
                       vl_result *res)
 {
-    const vl__tables *t = &ctx->tables;
     const char *d = res->domain_ascii;
-    size_t len = strlen(d);
     char key[VL__LOCAL_MAX];
+    vl__facts f;
 
     res->stages |= VL_STAGE_TABLES;
     size_t klen = role_key(local, local_len, key);
-    if (vl__strset_has(&t->role, key, klen))
+    if (vl__strset_has(&ctx->tables.role, key, klen))
         vl__result_add(res, VL_R_ROLE);
     if (d[0] == '[')
         return; /* address literal: no domain tables apply */
-    if (reserved_domain(d, len)) {
+    vl__domain_facts(ctx, d, strlen(d), &f);
+    if (f.flags & VL__F_RESERVED) {
         vl__result_add(res, VL_R_RESERVED_DOMAIN);
         return;
     }
-    if (vl__strset_has_domain(&t->disposable, d, len))
+    if (f.flags & VL__F_DISPOSABLE)
         vl__result_add(res, VL_R_DISPOSABLE);
-    else if (vl__strset_has(&t->free_mail, d, len))
+    if (f.flags & VL__F_FREE)
         vl__result_add(res, VL_R_FREE_PROVIDER);
-    if (!known_tld(ctx, d, len))
+    if (f.flags & VL__F_UNKNOWN_TLD)
         vl__result_add(res, VL_R_UNKNOWN_TLD);
-    char fix[VL__FIELD_CAP];
-    size_t n = 0;
-    if (memchr(d, '.', len) == NULL) {
-        /* RFC 7085, ICANN SAC053: dotless names do not get mail. A
-         * provider name alone ("user@gmail") lacks its ".com". */
+    if (f.flags & VL__F_SINGLE_LABEL)
         vl__result_add(res, VL_R_SINGLE_LABEL_DOMAIN);
-        n = single_label_fix(t, d, len, fix, sizeof fix);
-    } else {
-        n = vl__typo_suggest(t, d, len, fix, sizeof fix);
-    }
-    if (n > 0 && local_len + 1 + n < sizeof res->suggestion) {
+    if (f.fix_len > 0 && local_len + 1 + f.fix_len < sizeof res->suggestion) {
         memcpy(res->suggestion, local, local_len);
         res->suggestion[local_len] = '@';
-        memcpy(res->suggestion + local_len + 1, fix, n + 1);
+        memcpy(res->suggestion + local_len + 1, f.fix, f.fix_len);
+        res->suggestion[local_len + 1 + f.fix_len] = '\0';
         res->has_suggestion = 1;
         vl__result_add(res, VL_R_POSSIBLE_TYPO);
     }

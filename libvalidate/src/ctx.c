@@ -89,6 +89,7 @@ vl_status vl_ctx_new(const vl_options *in, vl_ctx **out, char *err,
     if (ctx == NULL)
         goto fail;
     ctx->flags = opt.flags;
+    ctx->id = vl__facts_new_ctx_id();
     if ((st = vl__tables_load(&ctx->tables, &opt, err, err_cap)) != VL_OK)
         goto fail;
     if ((st = open_psl(ctx)) != VL_OK)

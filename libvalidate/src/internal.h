@@ -58,6 +58,7 @@ typedef struct vl__tables {
     vl__strset disposable, free_mail, role, typo;
     vl__strset typo_targets; /* every domain a typo maps to */
     vl__strset typo_deletes; /* target with one byte deleted -> target */
+    vl__strset plus;         /* providers that document +tags */
     char **arenas;           /* owned copies of file contents */
     size_t n_arenas;
 } vl__tables;
@@ -74,6 +75,7 @@ struct vl__net;
 struct vl__domain_info;
 
 struct vl_ctx {
+    uint64_t id; /* unique per process: keys the per-thread memos */
     unsigned flags;
     struct vl__net *net; /* NULL when offline */
     vl__tables tables;
@@ -118,6 +120,25 @@ vl_status vl__normalise(const vl_ctx *ctx, const char *s,
  * typo, TLD and reserved-domain checks on a normalised result. */
 void vl__tables_check(const vl_ctx *ctx, const char *local, size_t local_len,
                       vl_result *res);
+
+/* What the tables say about a domain (facts.c), remembered per thread. */
+enum {
+    VL__F_RESERVED = 1u << 0,
+    VL__F_DISPOSABLE = 1u << 1,
+    VL__F_FREE = 1u << 2,
+    VL__F_UNKNOWN_TLD = 1u << 3,
+    VL__F_SINGLE_LABEL = 1u << 4
+};
+
+typedef struct vl__facts {
+    unsigned flags;          /* VL__F_* */
+    size_t fix_len;          /* 0: no typo fix */
+    char fix[VL__FIELD_CAP]; /* the fixed domain, not NUL-terminated */
+} vl__facts;
+
+void vl__domain_facts(const vl_ctx *ctx, const char *domain, size_t len,
+                      vl__facts *out);
+uint64_t vl__facts_new_ctx_id(void);
 
 /* Copy 'len' bytes into a field of 'cap' bytes; too long is an error,
  * never a cut. */

@@ -235,36 +235,15 @@ static bool domain_spoofable(const vl_ctx *ctx, const char *d)
     }
 }
 
-/* Providers that document "+tag" sub-addressing: the tag is dropped from
- * the canonical key.  Gmail also ignores dots, and googlemail.com is
- * gmail.com. */
-static const char *const plus_providers[] = {
-    "gmail.com",     "googlemail.com", "outlook.com", "hotmail.com",
-    "live.com",      "msn.com",        "icloud.com",  "me.com",
-    "mac.com",       "fastmail.com",   "fastmail.fm", "protonmail.com",
-    "protonmail.ch", "proton.me",      "pm.me",       "yandex.ru",
-    "yandex.com",    "zoho.com",       "hey.com",     "tutanota.com",
-    "runbox.com",    "mailbox.org",    "posteo.de",   "hotmail.co.uk",
-    "outlook.fr",    "hotmail.fr",     "live.co.uk",  "outlook.de",
-};
-
-static bool is_plus_provider(const char *d)
-{
-    for (size_t i = 0; i < sizeof plus_providers / sizeof *plus_providers; i++)
-        if (strcmp(d, plus_providers[i]) == 0)
-            return true;
-    return false;
-}
-
-static size_t provider_local(char *l, size_t n, const char *domain,
-                             const char **out_domain)
+static size_t provider_local(const vl__tables *t, char *l, size_t n,
+                             const char *domain, const char **out_domain)
 {
     bool gmail = strcmp(domain, "gmail.com") == 0 ||
                  strcmp(domain, "googlemail.com") == 0;
     size_t w = 0;
 
     *out_domain = gmail ? "gmail.com" : domain;
-    if (!gmail && !is_plus_provider(domain))
+    if (!gmail && !vl__strset_has(&t->plus, domain, strlen(domain)))
         return n;
     for (size_t i = 0; i < n; i++) {
         if (l[i] == '+' && w > 0)
@@ -292,7 +271,7 @@ static vl_status make_canonical(const vl_ctx *ctx, const char *local,
             key[i] = vl__lower(local[i]);
     }
     if ((ctx->flags & VL_OPT_PROVIDER_RULES) && !(flags & VL__SYN_QUOTED))
-        n = provider_local(key, n, res->domain_ascii, &domain);
+        n = provider_local(&ctx->tables, key, n, res->domain_ascii, &domain);
     size_t dlen = strlen(domain);
     if (n + 1 + dlen >= sizeof res->canonical)
         return VL_ETOOLONG;

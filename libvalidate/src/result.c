@@ -225,42 +225,55 @@ static size_t valid_utf8_len(const unsigned char *s, size_t n)
 
 /* A JSON string (RFC 8259 §7): controls escaped, ill-formed UTF-8
  * replaced by U+FFFD so the output is always valid UTF-8. */
-static void put_str(jbuf *b, const char *str, size_t n)
+/* Bytes that leave the fast path: controls, '"', '\\' and non-ASCII
+ * (checked for well-formed UTF-8). */
+static inline bool slow(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+static void put_escaped(jbuf *b, const unsigned char *s, size_t n, size_t *i)
 {
     static const char hex[] = "0123456789abcdef";
+    unsigned char c = s[*i];
+
+    if (c >= 0x80) {
+        size_t k = valid_utf8_len(s + *i, n - *i);
+        if (k == 0) {
+            PUTS(b, "\xEF\xBF\xBD");
+            k = 1;
+        } else {
+            put(b, (const char *)s + *i, k);
+        }
+        *i += k;
+        return;
+    }
+    if (c == '"' || c == '\\') {
+        char e[2] = {'\\', (char)c};
+        put(b, e, 2);
+    } else {
+        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        put(b, e, 6);
+    }
+    (*i)++;
+}
+
+/* A JSON string (RFC 8259 §7): controls escaped, ill-formed UTF-8
+ * replaced by U+FFFD so the output is always valid UTF-8. */
+static void put_str(jbuf *b, const char *str, size_t n)
+{
     const unsigned char *s = (const unsigned char *)str;
-    size_t run = 0;
+    size_t i = 0;
 
     PUTS(b, "\"");
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++, run++;
-            continue;
-        }
-        put(b, str + i - run, run);
-        run = 0;
-        if (c >= 0x80) {
-            size_t k = valid_utf8_len(s + i, n - i);
-            if (k == 0) {
-                PUTS(b, "\xEF\xBF\xBD");
-                i++;
-            } else {
-                put(b, str + i, k);
-                i += k;
-            }
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put(b, e, 2);
-        } else {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            put(b, e, 6);
-        }
-        i++;
+    while (i < n) {
+        size_t start = i;
+        while (i < n && !slow(s[i]))
+            i++;
+        put(b, str + start, i - start);
+        if (i < n)
+            put_escaped(b, s, n, &i);
     }
-    put(b, str + n - run, run);
     PUTS(b, "\"");
 }
 

@@ -31,57 +31,54 @@ vl_status vl__strset_init(vl__strset *s, size_t expected, bool map)
     memset(s, 0, sizeof *s);
     while (cap < expected * 2 + 2)
         cap <<= 1;
-    s->keys = calloc(cap, sizeof *s->keys);
-    s->lens = calloc(cap, sizeof *s->lens);
-    if (map) {
-        s->vals = calloc(cap, sizeof *s->vals);
-        s->val_lens = calloc(cap, sizeof *s->val_lens);
-    }
-    s->mask = cap - 1;
-    if (s->keys == NULL || s->lens == NULL ||
-        (map && (s->vals == NULL || s->val_lens == NULL))) {
-        vl__strset_free(s);
+    s->slots = calloc(cap, sizeof *s->slots);
+    if (s->slots == NULL)
         return VL_ENOMEM;
-    }
+    s->mask = cap - 1;
+    s->map = map;
     return VL_OK;
 }
 
 void vl__strset_free(vl__strset *s)
 {
-    free(s->keys);
-    free(s->lens);
-    free(s->vals);
-    free(s->val_lens);
+    free(s->slots);
     memset(s, 0, sizeof *s);
 }
 
-static size_t find_slot(const vl__strset *s, const char *k, size_t len)
+static uint16_t tag_of(uint64_t h)
 {
-    size_t i = (size_t)hash(k, len) & s->mask;
+    return (uint16_t)(h >> 48);
+}
 
-    while (s->keys[i] != NULL &&
-           !(s->lens[i] == len && memcmp(s->keys[i], k, len) == 0))
-        i = (i + 1) & s->mask;
-    return i;
+/* The slot holding 'k', or the empty slot where it would go. */
+static size_t find_slot(const vl__strset *s, const char *k, size_t len,
+                        uint64_t h)
+{
+    size_t i = (size_t)h & s->mask;
+    uint16_t tag = tag_of(h);
+
+    for (;; i = (i + 1) & s->mask) {
+        const vl__strslot *e = &s->slots[i];
+        if (e->key == NULL)
+            return i;
+        if (e->tag == tag && e->len == len && memcmp(e->key, k, len) == 0)
+            return i;
+    }
 }
 
 static vl_status grow(vl__strset *s)
 {
     vl__strset bigger;
-    vl_status st = vl__strset_init(&bigger, s->mask + 1, s->vals != NULL);
+    vl_status st = vl__strset_init(&bigger, s->mask + 1, s->map);
 
     if (st != VL_OK)
         return st;
     for (size_t i = 0; i <= s->mask; i++) {
-        if (s->keys[i] == NULL)
+        const vl__strslot *e = &s->slots[i];
+        if (e->key == NULL)
             continue;
-        size_t j = find_slot(&bigger, s->keys[i], s->lens[i]);
-        bigger.keys[j] = s->keys[i];
-        bigger.lens[j] = s->lens[i];
-        if (s->vals) {
-            bigger.vals[j] = s->vals[i];
-            bigger.val_lens[j] = s->val_lens[i];
-        }
+        size_t j = find_slot(&bigger, e->key, e->len, hash(e->key, e->len));
+        bigger.slots[j] = *e;
     }
     bigger.count = s->count;
     vl__strset_free(s);
@@ -92,6 +89,8 @@ static vl_status grow(vl__strset *s)
 vl_status vl__strset_put(vl__strset *s, const char *k, size_t len,
                          const char *v, size_t vlen)
 {
+    uint64_t h = hash(k, len);
+
     if (len > UINT16_MAX || vlen > UINT16_MAX)
         return VL_ETOOLONG;
     if ((s->count + 1) * 2 > s->mask + 1) {
@@ -99,60 +98,52 @@ vl_status vl__strset_put(vl__strset *s, const char *k, size_t len,
         if (st != VL_OK)
             return st;
     }
-    size_t i = find_slot(s, k, len);
-    if (s->keys[i] == NULL)
+    vl__strslot *e = &s->slots[find_slot(s, k, len, h)];
+    if (e->key == NULL)
         s->count++;
-    s->keys[i] = k;
-    s->lens[i] = (uint16_t)len;
-    if (s->vals) {
-        s->vals[i] = v;
-        s->val_lens[i] = (uint16_t)vlen;
-    }
+    e->key = k;
+    e->len = (uint16_t)len;
+    e->tag = tag_of(h);
+    e->val = v;
+    e->val_len = (uint16_t)vlen;
     return VL_OK;
 }
 
 /* Removal keeps probe chains intact by re-inserting the rest of the
- * cluster (no tombstones: removals only happen while loading). */
+ * cluster (no tombstones). */
 void vl__strset_del(vl__strset *s, const char *k, size_t len)
 {
-    size_t i = find_slot(s, k, len);
+    size_t i = find_slot(s, k, len, hash(k, len));
 
-    if (s->keys[i] == NULL)
+    if (s->slots[i].key == NULL)
         return;
-    s->keys[i] = NULL;
+    s->slots[i].key = NULL;
     s->count--;
-    for (size_t j = (i + 1) & s->mask; s->keys[j] != NULL;
+    for (size_t j = (i + 1) & s->mask; s->slots[j].key != NULL;
          j = (j + 1) & s->mask) {
-        const char *key = s->keys[j], *val = s->vals ? s->vals[j] : NULL;
-        size_t klen = s->lens[j], vlen = s->vals ? s->val_lens[j] : 0;
-        s->keys[j] = NULL;
-        size_t to = find_slot(s, key, klen);
-        s->keys[to] = key;
-        s->lens[to] = (uint16_t)klen;
-        if (s->vals) {
-            s->vals[to] = val;
-            s->val_lens[to] = (uint16_t)vlen;
-        }
+        vl__strslot e = s->slots[j];
+        s->slots[j].key = NULL;
+        s->slots[find_slot(s, e.key, e.len, hash(e.key, e.len))] = e;
     }
 }
 
 bool vl__strset_has(const vl__strset *s, const char *k, size_t len)
 {
-    if (s->keys == NULL)
+    if (s->slots == NULL)
         return false;
-    return s->keys[find_slot(s, k, len)] != NULL;
+    return s->slots[find_slot(s, k, len, hash(k, len))].key != NULL;
 }
 
 const char *vl__strmap_get(const vl__strset *s, const char *k, size_t len,
                            size_t *vlen)
 {
-    if (s->keys == NULL || s->vals == NULL)
+    if (s->slots == NULL)
         return NULL;
-    size_t i = find_slot(s, k, len);
-    if (s->keys[i] == NULL)
+    const vl__strslot *e = &s->slots[find_slot(s, k, len, hash(k, len))];
+    if (e->key == NULL)
         return NULL;
-    *vlen = s->val_lens[i];
-    return s->vals[i];
+    *vlen = e->val_len;
+    return e->val;
 }
 
 bool vl__strset_has_domain(const vl__strset *s, const char *d, size_t len)

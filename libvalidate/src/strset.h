@@ -11,13 +11,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One slot: the key's length and a tag (16 more bits of its hash) sit
+ * beside the pointer, so a probe that misses never touches key memory:
+ * one cache line per probe on tables of 150,000 entries. */
+typedef struct vl__strslot {
+    const char *key; /* borrowed; NULL: empty */
+    const char *val; /* maps only */
+    uint16_t len, val_len;
+    uint16_t tag;
+} vl__strslot;
+
 typedef struct vl__strset {
-    const char **keys; /* borrowed from a blob or the owner's arena */
-    uint16_t *lens;
-    const char **vals; /* only for maps; NULL for sets */
-    uint16_t *val_lens;
+    vl__strslot *slots;
     size_t mask; /* capacity - 1; capacity is a power of two */
     size_t count;
+    bool map;
 } vl__strset;
 
 /* Make an empty set (or map, when 'map') sized for 'expected' keys. */

@@ -25,6 +25,19 @@ extern const char vl__data_disposable[], vl__data_free[], vl__data_role[],
 extern const size_t vl__data_disposable_len, vl__data_free_len,
     vl__data_role_len, vl__data_typos_len;
 
+/* Providers that document "+tag" sub-addressing: the tag is dropped from
+ * the canonical key.  Gmail also ignores dots, and googlemail.com is
+ * gmail.com. */
+static const char *const plus_providers[] = {
+    "gmail.com",     "googlemail.com", "outlook.com", "hotmail.com",
+    "live.com",      "msn.com",        "icloud.com",  "me.com",
+    "mac.com",       "fastmail.com",   "fastmail.fm", "protonmail.com",
+    "protonmail.ch", "proton.me",      "pm.me",       "yandex.ru",
+    "yandex.com",    "zoho.com",       "hey.com",     "tutanota.com",
+    "runbox.com",    "mailbox.org",    "posteo.de",   "hotmail.co.uk",
+    "outlook.fr",    "hotmail.fr",     "live.co.uk",  "outlook.de",
+};
+
 typedef enum { KIND_DOMAIN, KIND_LOCAL, KIND_TYPO } list_kind;
 
 typedef struct loader {
@@ -210,15 +223,15 @@ static vl_status index_targets(vl__tables *t)
     char *del;
 
     for (size_t i = 0; i <= t->typo.mask && st == VL_OK; i++) {
-        const char *v = t->typo.vals ? t->typo.vals[i] : NULL;
-        if (t->typo.keys[i] == NULL || v[0] == '.')
+        const vl__strslot *e = &t->typo.slots[i];
+        if (e->key == NULL || e->val[0] == '.')
             continue;
-        st = vl__strset_put(&t->typo_targets, v, t->typo.val_lens[i], v,
-                            t->typo.val_lens[i]);
+        st = vl__strset_put(&t->typo_targets, e->val, e->val_len, e->val,
+                            e->val_len);
     }
     for (size_t i = 0; i <= t->typo_targets.mask && st == VL_OK; i++) {
-        const char *k = t->typo_targets.keys[i];
-        size_t n = t->typo_targets.lens[i];
+        const char *k = t->typo_targets.slots[i].key;
+        size_t n = t->typo_targets.slots[i].len;
         if (k == NULL)
             continue;
         /* deletions need storage: one arena holding n strings of n-1 */
@@ -253,8 +266,13 @@ vl_status vl__tables_load(vl__tables *t, const vl_options *opt, char *err,
         (st = vl__strset_init(&t->role, 512, false)) != VL_OK ||
         (st = vl__strset_init(&t->typo, 512, true)) != VL_OK ||
         (st = vl__strset_init(&t->typo_targets, 128, true)) != VL_OK ||
-        (st = vl__strset_init(&t->typo_deletes, 2048, true)) != VL_OK)
+        (st = vl__strset_init(&t->typo_deletes, 2048, true)) != VL_OK ||
+        (st = vl__strset_init(&t->plus, 64, false)) != VL_OK)
         return st;
+    for (size_t i = 0; i < sizeof plus_providers / sizeof *plus_providers; i++)
+        if ((st = vl__strset_put(&t->plus, plus_providers[i],
+                                 strlen(plus_providers[i]), NULL, 0)) != VL_OK)
+            return st;
 #define BUILTIN(set, name, kind)                                              \
     load_builtin(t, &t->set, vl__data_##name, vl__data_##name##_len, kind,    \
                  "built-in " #name, err, err_cap)
@@ -284,6 +302,7 @@ void vl__tables_free(vl__tables *t)
     vl__strset_free(&t->typo);
     vl__strset_free(&t->typo_targets);
     vl__strset_free(&t->typo_deletes);
+    vl__strset_free(&t->plus);
     for (size_t i = 0; i < t->n_arenas; i++)
         free(t->arenas[i]);
     free(t->arenas);

@@ -1,0 +1,17 @@
+# Included by tests/CMakeLists.txt: the ordinary build replays each
+# harness's seed corpus (fuzz/corpus/<name>/) through the harness code
+# with a plain main() (replay.c), as a unit test, so the ASan+UBSan pass
+# of scripts/test runs it too.  No libFuzzer needed: any compiler.
+function(vl_fuzz_replay name)
+  set(dir ${CMAKE_CURRENT_FUNCTION_LIST_DIR})
+  add_executable(replay_${name} ${dir}/fuzz_${name}.c ${dir}/replay.c)
+  target_link_libraries(replay_${name} PRIVATE validate_obj)
+  target_include_directories(replay_${name} PRIVATE
+    ${PROJECT_SOURCE_DIR}/libvalidate/src)
+  target_compile_definitions(replay_${name} PRIVATE _GNU_SOURCE)
+  add_test(NAME fuzz/replay_${name}
+    COMMAND replay_${name} ${dir}/corpus/${name})
+  set_tests_properties(fuzz/replay_${name} PROPERTIES LABELS unit)
+endfunction()
+
+vl_fuzz_replay(syntax)
