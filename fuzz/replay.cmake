@@ -15,3 +15,4 @@ function(vl_fuzz_replay name)
 endfunction()
 
 vl_fuzz_replay(syntax)
+vl_fuzz_replay(dns)
