@@ -827,7 +827,11 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
     o.sock_state_cb_data = r;
     o.timeout = (int)r->cfg.timeout_ms;
     o.tries = (int)r->cfg.tries;
-    o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+    /* NOCHECKRESP: hand SERVFAIL and REFUSED back to us.  Without it
+     * c-ares 1.18 moves on to the next server and, when none is left,
+     * reports ECONNREFUSED, which would hide what the server said. */
+    o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
+              ARES_FLAG_NOCHECKRESP;
     rc = ares_init_options(&r->channel, &o, mask);
     if (rc != ARES_SUCCESS) {
         snprintf(err, err_cap, "resolver: %s", ares_strerror(rc));

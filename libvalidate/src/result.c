@@ -201,7 +201,8 @@ static void put(jbuf *b, const char *s, size_t n)
     b->len += n;
 }
 
-#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+/* 'lit' must be a string literal: sizeof of anything else is wrong. */
+#define PUTS(b, lit) put((b), "" lit, sizeof(lit) - 1)
 
 static size_t valid_utf8_len(const unsigned char *s, size_t n)
 {
@@ -354,22 +355,29 @@ static void put_dns(jbuf *b, const vl_result *res, unsigned flags)
     }
     PUTS(b, ",\"mx_hosts\":[");
     for (unsigned i = 0; d != NULL && i < d->n_mx; i++) {
-        PUTS(b, i ? ",{\"host\":" : "{\"host\":");
+        if (i)
+            PUTS(b, ",");
+        PUTS(b, "{\"host\":");
         put_cstr(b, d->mx[i].host);
         PUTS(b, ",\"preference\":");
         put_uint(b, d->mx[i].pref);
         put_addresses(b, &d->mx[i]);
         PUTS(b, "}");
     }
-    PUTS(b,
-         res->dns_cached ? "],\"dns_cached\":true" : "],\"dns_cached\":false");
+    PUTS(b, "],\"dns_cached\":");
+    if (res->dns_cached)
+        PUTS(b, "true");
+    else
+        PUTS(b, "false");
     if (!(flags & VL_JSON_EXPLAIN) || d == NULL)
         return;
     PUTS(b, ",\"dns\":[");
     for (size_t i = 0; i < vl_result_dns_query_count(res); i++) {
         vl_dns_query q;
         vl_result_dns_query(res, i, &q);
-        PUTS(b, i ? ",{\"name\":" : "{\"name\":");
+        if (i)
+            PUTS(b, ",");
+        PUTS(b, "{\"name\":");
         put_cstr(b, q.name);
         PUTS(b, ",\"type\":");
         put_cstr(b, q.type);
