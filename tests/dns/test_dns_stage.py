@@ -73,7 +73,9 @@ def check(addrs, *opts, resolver=UNBOUND):
     return p.returncode, objs
 
 
-def count(log_from, qtype, suffix):
+def count(log_from, qtype, names):
+    """Queries of 'qtype' for any of 'names' logged since 'log_from'.
+    Other tests share the servers, so only our own names count."""
     spec = importlib.util.spec_from_file_location(
         "cq", os.path.join(HERE, "count-queries.py"))
     cq = importlib.util.module_from_spec(spec)
@@ -81,7 +83,7 @@ def count(log_from, qtype, suffix):
     n = 0
     for _client, name, t, _cls in cq.iter_queries(ENV["UNBOUND_LOG"],
                                                   log_from):
-        if t == qtype and name.lower().rstrip(".").endswith(suffix):
+        if t == qtype and name.lower().rstrip(".") in names:
             n += 1
     return n
 
@@ -217,7 +219,10 @@ def test_fault_server():
 
 def test_one_query_per_domain():
     mark = os.path.getsize(ENV["UNBOUND_LOG"])
-    addrs = ["user%d@d%05d.bulk.mvtest" % (i, i % 100 + 1)
+    # d00150..d00249: no other test sends these to Unbound (selftest
+    # asks for the first and last bulk domain, test_resolver for 1-40)
+    domains = {"d%05d.bulk.mvtest" % (150 + i) for i in range(100)}
+    addrs = ["user%d@d%05d.bulk.mvtest" % (i, i % 100 + 150)
              for i in range(10000)]
     rc, objs = check(addrs)
     expect(rc == 0, "bulk run exit 0 (got %d)" % rc)
@@ -226,7 +231,7 @@ def test_one_query_per_domain():
     expect(not bad, "bulk: all deliverable, %d not: %r" % (
         len(bad), bad[:1]))
     time.sleep(0.5)  # let Unbound flush its log
-    n = count(mark, "MX", "bulk.mvtest")
+    n = count(mark, "MX", domains)
     expect(n == 100, "exactly 100 MX queries for 100 domains, got %d" % n)
     expect(not objs[0]["dns_cached"], "the first lookup is not cached")
 
