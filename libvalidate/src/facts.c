@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MEMO_SLOTS = 32768, MEMO_KEY_MAX = 44, MEMO_FIX_MAX = 40 };
+enum { MEMO_SLOTS = 65536, MEMO_KEY_MAX = 44, MEMO_FIX_MAX = 40 };
 
 typedef struct memo_slot {
     uint64_t ctx_id; /* 0: empty */

@@ -244,6 +244,9 @@ static vl_status index_targets(vl__tables *t)
         }
         t->arenas = arenas;
         t->arenas[t->n_arenas++] = del;
+        for (size_t m = 1; m < n && st == VL_OK; m++)
+            if ((st = vl__strset_put(&t->typo_heads, k, m, NULL, 0)) == VL_OK)
+                st = vl__strset_put(&t->typo_tails, k + n - m, m, NULL, 0);
         for (size_t j = 0; j < n && st == VL_OK; j++) {
             char *d = del + j * n;
             memcpy(d, k, j);
@@ -267,7 +270,9 @@ vl_status vl__tables_load(vl__tables *t, const vl_options *opt, char *err,
         (st = vl__strset_init(&t->typo, 512, true)) != VL_OK ||
         (st = vl__strset_init(&t->typo_targets, 128, true)) != VL_OK ||
         (st = vl__strset_init(&t->typo_deletes, 2048, true)) != VL_OK ||
-        (st = vl__strset_init(&t->plus, 64, false)) != VL_OK)
+        (st = vl__strset_init(&t->plus, 64, false)) != VL_OK ||
+        (st = vl__strset_init(&t->typo_heads, 2048, false)) != VL_OK ||
+        (st = vl__strset_init(&t->typo_tails, 2048, false)) != VL_OK)
         return st;
     for (size_t i = 0; i < sizeof plus_providers / sizeof *plus_providers; i++)
         if ((st = vl__strset_put(&t->plus, plus_providers[i],
@@ -303,6 +308,8 @@ void vl__tables_free(vl__tables *t)
     vl__strset_free(&t->typo_targets);
     vl__strset_free(&t->typo_deletes);
     vl__strset_free(&t->plus);
+    vl__strset_free(&t->typo_heads);
+    vl__strset_free(&t->typo_tails);
     for (size_t i = 0; i < t->n_arenas; i++)
         free(t->arenas[i]);
     free(t->arenas);
@@ -352,6 +359,14 @@ static size_t fuzzy_target(const vl__tables *t, const char *d, size_t len,
     size_t vlen;
 
     if (len < 6 || len > VL__DOMAIN_MAX)
+        return 0;
+    /* One edit at position p leaves either the first (len-1)/2 bytes or
+     * the bytes after the middle as they were in the target: when
+     * neither is a target's prefix or suffix, no target is one edit
+     * away, and the search below (len+1 probes) is skipped. */
+    size_t head = (len - 1) / 2, tail = len - head - 1;
+    if (!vl__strset_has(&t->typo_heads, d, head) &&
+        !vl__strset_has(&t->typo_tails, d + len - tail, tail))
         return 0;
     v = vl__strmap_get(&t->typo_deletes, d, len, &vlen);
     if (v != NULL && vlen >= 8)
