@@ -26,6 +26,22 @@ typedef struct memo_slot {
     char fix[MEMO_FIX_MAX];
 } memo_slot;
 
+/* Top-level domains repeat even more than domains, and libpsl's lookup
+ * costs a few hundred instructions: a second, smaller memo. */
+enum { TLD_SLOTS = 1024, TLD_MAX = 22 };
+
+typedef struct tld_slot {
+    uint64_t ctx_id;
+    uint8_t len;
+    bool known;
+    char tld[TLD_MAX];
+} tld_slot;
+
+typedef struct thread_memo {
+    memo_slot slots[MEMO_SLOTS];
+    tld_slot tlds[TLD_SLOTS];
+} thread_memo;
+
 static pthread_key_t memo_key;
 static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
 static atomic_uint_fast64_t next_ctx_id = 1;
@@ -63,15 +79,32 @@ static bool reserved_domain(const char *d, size_t len)
     return false;
 }
 
-static bool known_tld(const vl_ctx *ctx, const char *d, size_t len)
+static uint32_t hash(const char *k, size_t len);
+
+static bool known_tld(const vl_ctx *ctx, const char *d, size_t len,
+                      tld_slot *memo)
 {
     const char *dot = memrchr(d, '.', len);
     const char *tld = dot ? dot + 1 : d;
+    size_t n = len - (size_t)(tld - d);
+    tld_slot *s = NULL;
 
     if (ctx->psl == NULL)
         return true; /* no list, no judgement */
-    return psl_is_public_suffix2(ctx->psl, tld,
-                                 PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+    if (memo != NULL && n <= TLD_MAX) {
+        s = &memo[hash(tld, n) & (TLD_SLOTS - 1)];
+        if (s->ctx_id == ctx->id && s->len == n && memcmp(s->tld, tld, n) == 0)
+            return s->known;
+    }
+    bool known = psl_is_public_suffix2(
+                     ctx->psl, tld, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+    if (s != NULL) {
+        s->ctx_id = ctx->id;
+        s->len = (uint8_t)n;
+        s->known = known;
+        memcpy(s->tld, tld, n);
+    }
+    return known;
 }
 
 /* "gmail" -> "gmail.com" when that is a big provider's domain. */
@@ -91,7 +124,8 @@ static size_t single_label_fix(const vl__tables *t, const char *d, size_t len,
     return 0;
 }
 
-static void compute(const vl_ctx *ctx, const char *d, size_t len, vl__facts *f)
+static void compute(const vl_ctx *ctx, const char *d, size_t len, vl__facts *f,
+                    tld_slot *tlds)
 {
     const vl__tables *t = &ctx->tables;
     size_t n;
@@ -106,7 +140,7 @@ static void compute(const vl_ctx *ctx, const char *d, size_t len, vl__facts *f)
         f->flags |= VL__F_DISPOSABLE;
     else if (vl__strset_has(&t->free_mail, d, len))
         f->flags |= VL__F_FREE;
-    if (!known_tld(ctx, d, len))
+    if (!known_tld(ctx, d, len, tlds))
         f->flags |= VL__F_UNKNOWN_TLD;
     if (memchr(d, '.', len) == NULL) {
         /* RFC 7085, ICANN SAC053: dotless names do not get mail. A
@@ -131,29 +165,30 @@ static uint32_t hash(const char *k, size_t len)
 void vl__domain_facts(const vl_ctx *ctx, const char *d, size_t len,
                       vl__facts *f)
 {
-    memo_slot *memo, *s;
+    thread_memo *memo;
+    memo_slot *s;
 
     pthread_once(&memo_once, make_key);
     memo = pthread_getspecific(memo_key);
-    if (memo == NULL && len <= MEMO_KEY_MAX) {
-        if ((memo = calloc(MEMO_SLOTS, sizeof *memo)) != NULL &&
+    if (memo == NULL) {
+        if ((memo = calloc(1, sizeof *memo)) != NULL &&
             pthread_setspecific(memo_key, memo) != 0) {
             free(memo);
             memo = NULL;
         }
     }
     if (memo == NULL || len > MEMO_KEY_MAX) {
-        compute(ctx, d, len, f);
+        compute(ctx, d, len, f, memo ? memo->tlds : NULL);
         return;
     }
-    s = &memo[hash(d, len) & (MEMO_SLOTS - 1)];
+    s = &memo->slots[hash(d, len) & (MEMO_SLOTS - 1)];
     if (s->ctx_id == ctx->id && s->len == len && memcmp(s->key, d, len) == 0) {
         f->flags = s->flags;
         f->fix_len = s->fix_len;
         memcpy(f->fix, s->fix, s->fix_len);
         return;
     }
-    compute(ctx, d, len, f);
+    compute(ctx, d, len, f, memo->tlds);
     if (f->fix_len > MEMO_FIX_MAX)
         return; /* too long to remember; rare */
     s->ctx_id = ctx->id;

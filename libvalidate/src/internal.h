@@ -60,7 +60,7 @@ typedef struct vl__tables {
     vl__strset typo_deletes; /* target with one byte deleted -> target */
     vl__strset plus;         /* providers that document +tags */
     vl__strset typo_heads, typo_tails; /* every prefix/suffix of a target */
-    char **arenas;           /* owned copies of file contents */
+    char **arenas;                     /* owned copies of file contents */
     size_t n_arenas;
 } vl__tables;
 

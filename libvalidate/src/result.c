@@ -192,13 +192,25 @@ typedef struct jbuf {
 
 /* Like snprintf, keep the prefix that fits (one byte stays for the NUL)
  * and go on counting. */
-static void put(jbuf *b, const char *s, size_t n)
+static void put_cut(jbuf *b, const char *s, size_t n)
 {
     if (b->len + 1 < b->cap) {
         size_t room = b->cap - 1 - b->len;
         memcpy(b->p + b->len, s, n < room ? n : room);
     }
     b->len += n;
+}
+
+/* The common case inline: with a literal's constant size the copy
+ * becomes a few moves. */
+static inline void put(jbuf *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+    } else {
+        put_cut(b, s, n);
+    }
 }
 
 /* 'lit' must be a string literal: sizeof of anything else is wrong. */

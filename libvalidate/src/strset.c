@@ -86,6 +86,27 @@ static vl_status grow(vl__strset *s)
     return VL_OK;
 }
 
+vl_status vl__strset_reserve(vl__strset *s, size_t more)
+{
+    vl__strset bigger;
+    vl_status st;
+
+    if ((s->count + more) * 2 <= s->mask + 1)
+        return VL_OK;
+    if ((st = vl__strset_init(&bigger, s->count + more, s->map)) != VL_OK)
+        return st;
+    for (size_t i = 0; i <= s->mask; i++) {
+        const vl__strslot *e = &s->slots[i];
+        if (e->key != NULL)
+            bigger.slots[find_slot(&bigger, e->key, e->len,
+                                   hash(e->key, e->len))] = *e;
+    }
+    bigger.count = s->count;
+    vl__strset_free(s);
+    *s = bigger;
+    return VL_OK;
+}
+
 vl_status vl__strset_put(vl__strset *s, const char *k, size_t len,
                          const char *v, size_t vlen)
 {

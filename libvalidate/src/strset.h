@@ -31,6 +31,8 @@ typedef struct vl__strset {
 /* Make an empty set (or map, when 'map') sized for 'expected' keys. */
 vl_status vl__strset_init(vl__strset *s, size_t expected, bool map);
 void vl__strset_free(vl__strset *s);
+/* Make room for 'more' keys at once (one rehash instead of many). */
+vl_status vl__strset_reserve(vl__strset *s, size_t more);
 /* Insert or replace; 'k' and 'v' are borrowed and must outlive 's'. */
 vl_status vl__strset_put(vl__strset *s, const char *k, size_t len,
                          const char *v, size_t vlen);

@@ -172,6 +172,26 @@ static void table_file_errors_name_file_and_line(void **state)
     assert_non_null(strstr(err, "no-such-file.txt"));
 }
 
+/* The compiled-in lists are trusted at start-up; here every entry goes
+ * through the checks that run-time files get. */
+static void builtin_lists_pass_file_checks(void **state)
+{
+    vl_options opt;
+    vl_ctx *c;
+    char err[256];
+
+    (void)state;
+    VL_OPTIONS_INIT(&opt);
+    opt.flags |= VL_OPT_OFFLINE;
+    opt.disposable_file = VL_DATA_DIR "/disposable.txt";
+    opt.free_file = VL_DATA_DIR "/free.txt";
+    opt.role_file = VL_DATA_DIR "/role.txt";
+    opt.typo_file = VL_DATA_DIR "/typos.txt";
+    if (vl_ctx_new(&opt, &c, err, sizeof err) != VL_OK)
+        fail_msg("built-in list rejected: %s", err);
+    vl_ctx_free(c);
+}
+
 static int setup(void **state)
 {
     vl_options offline;
@@ -202,6 +222,7 @@ int main(void)
         cmocka_unit_test(reserved_tld_and_dotless),
         cmocka_unit_test(table_files_extend_and_remove),
         cmocka_unit_test(table_file_errors_name_file_and_line),
+        cmocka_unit_test(builtin_lists_pass_file_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
