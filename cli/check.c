@@ -57,6 +57,8 @@ void mv_check_usage(FILE *out)
           "  --concurrency N       DNS queries in flight at once [256]\n"
           "  --deadline MS         per address; past it: unknown, deadline\n"
           "                        (0: none) [10000]\n"
+          "  --cache-ttl-min S     floor on cached DNS TTLs [60]\n"
+          "  --cache-ttl-max S     ceiling on cached DNS TTLs [86400]\n"
           "  --no-provider-rules   canonical key without provider rules\n"
           "                        (Gmail dots, +tags)\n"
           "  --no-spoof-check      do not flag confusable domains\n"
@@ -220,6 +222,8 @@ enum {
     OPT_DNS_TRIES,
     OPT_CONCURRENCY,
     OPT_DEADLINE,
+    OPT_TTL_MIN,
+    OPT_TTL_MAX,
     OPT_NO_PROVIDER,
     OPT_NO_SPOOF,
     OPT_DISPOSABLE,
@@ -237,6 +241,8 @@ static const struct option long_opts[] = {
     {"dns-tries", required_argument, NULL, OPT_DNS_TRIES},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
+    {"cache-ttl-min", required_argument, NULL, OPT_TTL_MIN},
+    {"cache-ttl-max", required_argument, NULL, OPT_TTL_MAX},
     {"no-provider-rules", no_argument, NULL, OPT_NO_PROVIDER},
     {"no-spoof-check", no_argument, NULL, OPT_NO_SPOOF},
     {"disposable-file", required_argument, NULL, OPT_DISPOSABLE},
@@ -301,6 +307,10 @@ static int parse_value(int c, cli_opts *o)
         return parse_uint(optarg, "--concurrency", &o->lib.dns_max_inflight);
     case OPT_DEADLINE:
         return parse_uint(optarg, "--deadline", &o->lib.deadline_ms);
+    case OPT_TTL_MIN:
+        return parse_uint(optarg, "--cache-ttl-min", &o->lib.cache_ttl_min_s);
+    case OPT_TTL_MAX:
+        return parse_uint(optarg, "--cache-ttl-max", &o->lib.cache_ttl_max_s);
     case OPT_DISPOSABLE:
         o->lib.disposable_file = optarg;
         return 0;
