@@ -30,6 +30,16 @@ enum { T_A = 1, T_MX = 15, T_TXT = 16, T_AAAA = 28 };
 
 struct rrset;
 
+/* Both caches keep their entries on a list, most recently used first.
+ * The link is each entry's first member, so a link is its entry. */
+typedef struct lru_link {
+    struct lru_link *prev, *next;
+} lru_link;
+
+typedef struct lru_list {
+    lru_link *head, *tail;
+} lru_list;
+
 typedef struct waiter {
     void (*cb)(void *arg, const struct rrset *set);
     void *arg;
@@ -38,7 +48,8 @@ typedef struct waiter {
 
 /* One cached answer: what the domain lookups need of it, no more. */
 typedef struct rrset {
-    char *key; /* "<type> <name>", owned; the name follows the space */
+    lru_link link; /* first: see lru_link */
+    char *key;     /* "<type> <name>", owned; the name follows the space */
     uint16_t type;
     bool done, busy;
     vl__dns_outcome outcome;
@@ -53,10 +64,10 @@ typedef struct rrset {
     unsigned n_addr;
     vl__dns_addr *addr;
     waiter *waiters;
-    struct rrset *lru_prev, *lru_next;
 } rrset;
 
 typedef struct dentry {
+    lru_link link;         /* first: see lru_link */
     char *domain;          /* owned */
     vl__domain_info *info; /* NULL while resolving */
     uint64_t expires;
@@ -65,7 +76,6 @@ typedef struct dentry {
         void *arg;
         struct dwaiter *next;
     } * waiters;
-    struct dentry *lru_prev, *lru_next;
 } dentry;
 
 /* A domain being resolved: the MX answer, then the hosts' addresses. */
@@ -99,8 +109,7 @@ struct vl__resolver {
     watch *watches;
     vl__resolver_config cfg;
     vl__strset rrsets, domains;
-    rrset *lru_head, *lru_tail; /* most recent first */
-    dentry *dlru_head, *dlru_tail;
+    lru_list rlru, dlru;            /* RRsets and domains, most recent first */
     query *queue_head, *queue_tail; /* waiting for a slot */
     unsigned inflight;
     bool closing;
@@ -200,28 +209,28 @@ static uint32_t clamp_ttl(const vl__resolver *r, uint32_t ttl)
     return ttl;
 }
 
-static void lru_unlink(vl__resolver *r, rrset *s)
+static void lru_unlink(lru_list *l, lru_link *n)
 {
-    if (s->lru_prev)
-        s->lru_prev->lru_next = s->lru_next;
-    else if (r->lru_head == s)
-        r->lru_head = s->lru_next;
-    if (s->lru_next)
-        s->lru_next->lru_prev = s->lru_prev;
-    else if (r->lru_tail == s)
-        r->lru_tail = s->lru_prev;
-    s->lru_prev = s->lru_next = NULL;
+    if (n->prev)
+        n->prev->next = n->next;
+    else if (l->head == n)
+        l->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else if (l->tail == n)
+        l->tail = n->prev;
+    n->prev = n->next = NULL;
 }
 
-static void lru_front(vl__resolver *r, rrset *s)
+static void lru_front(lru_list *l, lru_link *n)
 {
-    lru_unlink(r, s);
-    s->lru_next = r->lru_head;
-    if (r->lru_head)
-        r->lru_head->lru_prev = s;
-    r->lru_head = s;
-    if (r->lru_tail == NULL)
-        r->lru_tail = s;
+    lru_unlink(l, n);
+    n->next = l->head;
+    if (l->head)
+        l->head->prev = n;
+    l->head = n;
+    if (l->tail == NULL)
+        l->tail = n;
 }
 
 static void rrset_free(rrset *s)
@@ -237,17 +246,17 @@ static void rrset_free(rrset *s)
 static void rrset_drop(vl__resolver *r, rrset *s)
 {
     vl__strset_del(&r->rrsets, s->key, strlen(s->key));
-    lru_unlink(r, s);
+    lru_unlink(&r->rlru, &s->link);
     rrset_free(s);
 }
 
 /* Make room: drop the least recently used finished entries. */
 static void rrset_evict(vl__resolver *r)
 {
-    rrset *s = r->lru_tail;
+    rrset *s = (rrset *)r->rlru.tail;
 
     while (r->rrsets.count >= r->cfg.max_entries && s != NULL) {
-        rrset *prev = s->lru_prev;
+        rrset *prev = (rrset *)s->link.prev;
         if (s->done && !s->busy && s->waiters == NULL)
             rrset_drop(r, s);
         s = prev;
@@ -445,7 +454,7 @@ static void rrset_get(vl__resolver *r, const char *name, uint16_t type,
     }
     if (s != NULL && s->done && s->expires > uv_now(r->loop)) {
         r->stats.rrset_hits++;
-        lru_front(r, s);
+        lru_front(&r->rlru, &s->link);
         cb(arg, s);
         return;
     }
@@ -475,7 +484,7 @@ static void rrset_get(vl__resolver *r, const char *name, uint16_t type,
     }
     s->type = type;
     s->waiters = w;
-    lru_front(r, s);
+    lru_front(&r->rlru, &s->link);
     enqueue(r, s);
 }
 
@@ -545,34 +554,10 @@ void vl__domain_info_unref(vl__domain_info *d)
     free(d);
 }
 
-static void dlru_unlink(vl__resolver *r, dentry *e)
-{
-    if (e->lru_prev)
-        e->lru_prev->lru_next = e->lru_next;
-    else if (r->dlru_head == e)
-        r->dlru_head = e->lru_next;
-    if (e->lru_next)
-        e->lru_next->lru_prev = e->lru_prev;
-    else if (r->dlru_tail == e)
-        r->dlru_tail = e->lru_prev;
-    e->lru_prev = e->lru_next = NULL;
-}
-
-static void dlru_front(vl__resolver *r, dentry *e)
-{
-    dlru_unlink(r, e);
-    e->lru_next = r->dlru_head;
-    if (r->dlru_head)
-        r->dlru_head->lru_prev = e;
-    r->dlru_head = e;
-    if (r->dlru_tail == NULL)
-        r->dlru_tail = e;
-}
-
 static void dentry_drop(vl__resolver *r, dentry *e)
 {
     vl__strset_del(&r->domains, e->domain, strlen(e->domain));
-    dlru_unlink(r, e);
+    lru_unlink(&r->dlru, &e->link);
     vl__domain_info_unref(e->info);
     free(e->domain);
     free(e);
@@ -580,10 +565,10 @@ static void dentry_drop(vl__resolver *r, dentry *e)
 
 static void dentry_evict(vl__resolver *r)
 {
-    dentry *e = r->dlru_tail;
+    dentry *e = (dentry *)r->dlru.tail;
 
     while (r->domains.count >= r->cfg.max_entries && e != NULL) {
-        dentry *prev = e->lru_prev;
+        dentry *prev = (dentry *)e->link.prev;
         if (e->info != NULL)
             dentry_drop(r, e);
         e = prev;
@@ -763,7 +748,7 @@ void vl__resolver_domain(vl__resolver *r, const char *domain, vl__domain_cb cb,
 
     if (e != NULL && e->info != NULL && e->expires > uv_now(r->loop)) {
         r->stats.domain_hits++;
-        dlru_front(r, e);
+        lru_front(&r->dlru, &e->link);
         vl__domain_info_ref(e->info);
         cb(arg, e->info, true);
         return;
@@ -804,7 +789,7 @@ void vl__resolver_domain(vl__resolver *r, const char *domain, vl__domain_cb cb,
     l->entry = e;
     l->expires = UINT64_MAX;
     e->waiters = w;
-    dlru_front(r, e);
+    lru_front(&r->dlru, &e->link);
     rrset_get(r, domain, T_MX, on_mx, l);
 }
 
@@ -903,12 +888,12 @@ void vl__resolver_free(vl__resolver *r)
         free(q);
     }
     ares_destroy(r->channel); /* in-flight queries call back: FAILED */
-    for (rrset *s = r->lru_head, *next; s != NULL; s = next) {
-        next = s->lru_next;
+    for (rrset *s = (rrset *)r->rlru.head, *next; s != NULL; s = next) {
+        next = (rrset *)s->link.next;
         rrset_free(s);
     }
-    for (dentry *e = r->dlru_head, *next; e != NULL; e = next) {
-        next = e->lru_next;
+    for (dentry *e = (dentry *)r->dlru.head, *next; e != NULL; e = next) {
+        next = (dentry *)e->link.next;
         struct dwaiter *w = e->waiters;
         while (w != NULL) {
             struct dwaiter *wn = w->next;

@@ -14,9 +14,7 @@
 #include <string.h>
 
 #include "validate.h"
-
-static vl_ctx *ctx;
-static vl_result *res;
+#include "testutil.h"
 
 static void check(const char *addr, size_t len)
 {
@@ -194,26 +192,6 @@ static void concurrent_checks_on_one_context(void **state)
         assert_int_equal(pthread_join(t[i], &bad), 0);
         assert_null(bad);
     }
-}
-
-static int setup(void **state)
-{
-    vl_options offline;
-
-    VL_OPTIONS_INIT(&offline);
-    offline.flags |= VL_OPT_OFFLINE;
-    (void)state;
-    if (vl_ctx_new(&offline, &ctx, NULL, 0) != VL_OK)
-        return -1;
-    return vl_result_new(&res) == VL_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    vl_result_free(res);
-    vl_ctx_free(ctx);
-    return 0;
 }
 
 int main(void)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 typedef struct disagreement {
     const char *file;
@@ -32,8 +33,6 @@ typedef struct disagreement {
 static const disagreement disagreements[] = {
     {NULL, NULL, NULL},
 };
-
-static vl_ctx *ctx;
 
 static int hexval(int c)
 {
@@ -208,23 +207,6 @@ static void validator_js(void **state)
 {
     (void)state;
     run_file("validator.tsv");
-}
-
-static int setup(void **state)
-{
-    vl_options offline;
-
-    VL_OPTIONS_INIT(&offline);
-    offline.flags |= VL_OPT_OFFLINE;
-    (void)state;
-    return vl_ctx_new(&offline, &ctx, NULL, 0) == VL_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    vl_ctx_free(ctx);
-    return 0;
 }
 
 int main(void)

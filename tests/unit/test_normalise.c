@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
-static vl_ctx *ctx, *ctx_plain;
-static vl_result *res;
+static vl_ctx *ctx_plain;
 
 static void check(vl_ctx *c, const char *addr)
 {
@@ -122,30 +122,16 @@ static void canonical_keys(void **state)
     }
 }
 
-static int setup(void **state)
+static int setup_both(void **state)
 {
-    vl_options offline;
-
-    VL_OPTIONS_INIT(&offline);
-    offline.flags |= VL_OPT_OFFLINE;
-    vl_options opt;
-    (void)state;
-    VL_OPTIONS_INIT(&opt);
-    opt.flags &= ~(unsigned)VL_OPT_PROVIDER_RULES;
-    opt.flags |= VL_OPT_OFFLINE;
-    if (vl_ctx_new(&offline, &ctx, NULL, 0) != VL_OK ||
-        vl_ctx_new(&opt, &ctx_plain, NULL, 0) != VL_OK)
-        return -1;
-    return vl_result_new(&res) == VL_OK ? 0 : -1;
+    ctx_plain = offline_ctx(0, VL_OPT_PROVIDER_RULES);
+    return ctx_plain != NULL ? setup(state) : -1;
 }
 
-static int teardown(void **state)
+static int teardown_both(void **state)
 {
-    (void)state;
-    vl_result_free(res);
-    vl_ctx_free(ctx);
     vl_ctx_free(ctx_plain);
-    return 0;
+    return teardown(state);
 }
 
 int main(void)
@@ -157,5 +143,5 @@ int main(void)
         cmocka_unit_test(confusables_are_risky),
         cmocka_unit_test(canonical_keys),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_both, teardown_both);
 }

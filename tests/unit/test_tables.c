@@ -13,9 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-static vl_ctx *ctx;
-static vl_result *res;
+#include "testutil.h"
 
 static void check(vl_ctx *c, const char *addr)
 {
@@ -190,26 +188,6 @@ static void builtin_lists_pass_file_checks(void **state)
     if (vl_ctx_new(&opt, &c, err, sizeof err) != VL_OK)
         fail_msg("built-in list rejected: %s", err);
     vl_ctx_free(c);
-}
-
-static int setup(void **state)
-{
-    vl_options offline;
-
-    VL_OPTIONS_INIT(&offline);
-    offline.flags |= VL_OPT_OFFLINE;
-    (void)state;
-    if (vl_ctx_new(&offline, &ctx, NULL, 0) != VL_OK)
-        return -1;
-    return vl_result_new(&res) == VL_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    vl_result_free(res);
-    vl_ctx_free(ctx);
-    return 0;
 }
 
 int main(void)
