@@ -108,12 +108,8 @@ void vl__tables_check(const vl_ctx *ctx, const char *local, size_t local_len,
         vl__result_add(res, VL_R_UNKNOWN_TLD);
     if (f.flags & VL__F_SINGLE_LABEL)
         vl__result_add(res, VL_R_SINGLE_LABEL_DOMAIN);
-    if (f.fix_len > 0 && local_len + 1 + f.fix_len < sizeof res->suggestion) {
-        memcpy(res->suggestion, local, local_len);
-        res->suggestion[local_len] = '@';
-        memcpy(res->suggestion + local_len + 1, f.fix, f.fix_len);
-        res->suggestion[local_len + 1 + f.fix_len] = '\0';
-        res->has_suggestion = 1;
+    if (f.fix_len > 0) {
+        vl__result_suggest(res, local, local_len, f.fix, f.fix_len);
         vl__result_add(res, VL_R_POSSIBLE_TYPO);
     }
 }

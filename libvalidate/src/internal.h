@@ -105,6 +105,9 @@ struct vl_result {
 /* Add a reason (once) and raise the verdict to what it implies. */
 void vl__result_add(vl_result *res, vl_reason r);
 void vl__result_reset(vl_result *res);
+/* Suggest "local@domain" (both spans copied; dropped if too long). */
+void vl__result_suggest(vl_result *res, const char *local, size_t llen,
+                        const char *domain, size_t dlen);
 /* Attach the DNS stage's findings (takes the reference; NULL means the
  * lookup could not run: "unknown", dns_error). */
 void vl__result_set_dns(vl_result *res, struct vl__domain_info *info,

@@ -95,26 +95,24 @@ static vl_reason idna_reason(int rc)
 }
 
 /* A label that does not pass IDNA2008 may still map under UTS #46; if
- * it does, offer the mapped domain as a suggestion. */
-static void suggest_mapped(const char *dom, vl_result *res)
+ * it does, 'fix' (VL__FIELD_CAP bytes) gets the mapped domain. */
+static void suggest_mapped(const char *dom, char *fix)
 {
     char *mapped = NULL, *ulabel = NULL;
     int flags = IDN2_NONTRANSITIONAL | IDN2_USE_STD3_ASCII_RULES;
 
-    if (idn2_lookup_u8((const uint8_t *)dom, (uint8_t **)&mapped, flags) !=
-        IDN2_OK)
-        return;
-    if (idn2_to_unicode_8z8z(mapped, &ulabel, 0) == IDN2_OK &&
-        vl__copy_field(res->suggestion, sizeof res->suggestion, ulabel,
-                       strlen(ulabel)) == VL_OK)
-        res->has_suggestion = 1; /* caller prefixes the local part */
+    if (idn2_lookup_u8((const uint8_t *)dom, (uint8_t **)&mapped, flags) ==
+            IDN2_OK &&
+        idn2_to_unicode_8z8z(mapped, &ulabel, 0) == IDN2_OK &&
+        vl__copy_field(fix, VL__FIELD_CAP, ulabel, strlen(ulabel)) != VL_OK)
+        fix[0] = '\0';
     idn2_free(ulabel);
     idn2_free(mapped);
 }
 
 /* Non-ASCII or ACE domain: fill domain_ascii / domain_unicode or add a
- * reason.  'lower' is the domain lower-cased and in NFC. */
-static vl_status idna_domain(const char *lower, vl_result *res)
+ * reason (and maybe a 'fix').  'lower' is lower-cased and in NFC. */
+static vl_status idna_domain(const char *lower, vl_result *res, char *fix)
 {
     char *alabel = NULL, *ulabel = NULL;
     vl_status st = VL_OK;
@@ -124,7 +122,7 @@ static vl_status idna_domain(const char *lower, vl_result *res)
     if (rc != IDN2_OK) {
         vl__result_add(res, idna_reason(rc));
         if (rc != IDN2_TOO_BIG_LABEL && rc != IDN2_TOO_BIG_DOMAIN)
-            suggest_mapped(lower, res);
+            suggest_mapped(lower, fix);
         return VL_OK;
     }
     if (strlen(alabel) > VL__DOMAIN_MAX) {
@@ -157,7 +155,7 @@ static bool is_ascii(const char *s, size_t len)
 
 /* Fill domain_ascii and domain_unicode; may add a rejection reason. */
 static vl_status normalise_domain(const char *dom, size_t len, unsigned flags,
-                                  vl_result *res)
+                                  vl_result *res, char *fix)
 {
     char lower[VL__FIELD_CAP];
     size_t n = len;
@@ -176,13 +174,13 @@ static vl_status normalise_domain(const char *dom, size_t len, unsigned flags,
             VL_OK)
             return st;
         lower[n] = '\0';
-        return idna_domain(lower, res);
+        return idna_domain(lower, res, fix);
     }
     for (size_t i = 0; i < len; i++)
         lower[i] = vl__lower(dom[i]);
     lower[len] = '\0';
     if (has_ace_label(lower, len))
-        return idna_domain(lower, res);
+        return idna_domain(lower, res, fix);
     if ((st = vl__copy_field(res->domain_ascii, VL__FIELD_CAP, lower, len)) !=
         VL_OK)
         return st;
@@ -296,27 +294,18 @@ static vl_status join_address(vl_result *res, const char *local, size_t llen)
 vl_status vl__normalise(const vl_ctx *ctx, const char *s,
                         const vl__syntax_parts *p, vl_result *res)
 {
-    char local[VL__FIELD_CAP];
+    char local[VL__FIELD_CAP], fix[VL__FIELD_CAP] = "";
     size_t llen = p->local_len;
     vl_status st;
 
     res->stages |= VL_STAGE_NORMALISE;
-    if ((st = normalise_domain(s + p->domain_off, p->domain_len, p->flags,
-                               res)) != VL_OK)
+    if ((st = normalise_domain(s + p->domain_off, p->domain_len, p->flags, res,
+                               fix)) != VL_OK)
         return st;
     if (res->domain_ascii[0] == '\0') { /* IDNA rejected the domain */
-        if (res->has_suggestion) {
-            char dom[VL__FIELD_CAP];
-            memcpy(dom, res->suggestion, sizeof dom);
-            res->has_suggestion = 0;
-            size_t dl = strlen(dom);
-            if (p->local_len + 1 + dl < sizeof res->suggestion) {
-                memcpy(res->suggestion, s + p->local_off, p->local_len);
-                res->suggestion[p->local_len] = '@';
-                memcpy(res->suggestion + p->local_len + 1, dom, dl + 1);
-                res->has_suggestion = 1;
-            }
-        }
+        if (fix[0] != '\0')
+            vl__result_suggest(res, s + p->local_off, p->local_len, fix,
+                               strlen(fix));
         return VL_OK;
     }
     if (p->flags & VL__SYN_LOCAL_UTF8) {

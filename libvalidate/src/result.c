@@ -60,6 +60,18 @@ void vl__result_reset(vl_result *res)
     res->suggestion[0] = '\0';
 }
 
+void vl__result_suggest(vl_result *res, const char *local, size_t llen,
+                        const char *domain, size_t dlen)
+{
+    if (llen + 1 + dlen >= sizeof res->suggestion)
+        return;
+    memcpy(res->suggestion, local, llen);
+    res->suggestion[llen] = '@';
+    memcpy(res->suggestion + llen + 1, domain, dlen);
+    res->suggestion[llen + 1 + dlen] = '\0';
+    res->has_suggestion = 1;
+}
+
 void vl__result_add(vl_result *res, vl_reason r)
 {
     for (unsigned i = 0; i < res->n_reasons; i++)
