@@ -9,6 +9,7 @@
  *   export [--format csv|jsonl]     every entry, every field
  *   import FILE|-                   CSV address,status[,diagnostic]
  *                                   [,timestamp] of bounces
+ *   ingest-dsn FILE...|DIR|-        bounce messages (ingest.c, dsn.c)
  *
  * Every command takes --store PATH|URI (default: the file under the
  * user's data directory, vl_store_default_path()) and --scope S.  Only
@@ -62,6 +63,11 @@ void mv_store_usage(FILE *out)
         "                          (status 550 or 5.1.1; timestamp ISO 8601,\n"
         "                          default now); bad rows are reported with\n"
         "                          file and line and skipped\n"
+        "  ingest-dsn FILE...|DIR|-  bounce messages: RFC 3464 reports\n"
+        "                          (multipart/report) and common plain-text\n"
+        "                          bounces, from .eml files, Maildir "
+        "folders,\n"
+        "                          folders of files, mbox files or stdin\n"
         "\n"
         "Options:\n"
         "  --store PATH|URI        SQLite file, or postgresql://... "
@@ -81,7 +87,8 @@ void mv_store_usage(FILE *out)
         "  -h, --help              show this help\n"
         "\n"
         "Exit status: 0 done, 1 'show' or 'remove' found no entry, or\n"
-        "'import' skipped malformed rows, 2 usage or system error.\n",
+        "'import' / 'ingest-dsn' skipped malformed input, 2 usage or\n"
+        "system error.\n",
         out);
 }
 
@@ -770,8 +777,9 @@ typedef struct subcmd {
 } subcmd;
 
 static const subcmd subcmds[] = {
-    {"add", 1, -1},  {"remove", 1, -1}, {"show", 1, 1},    {"list", 0, 0},
-    {"stats", 0, 0}, {"export", 0, 0},  {"import", 1, -1},
+    {"add", 1, -1},    {"remove", 1, -1},     {"show", 1, 1},
+    {"list", 0, 0},    {"stats", 0, 0},       {"export", 0, 0},
+    {"import", 1, -1}, {"ingest-dsn", 1, -1},
 };
 
 static int dispatch(vl_store *st, const store_opts *o, const char *cmd,
@@ -790,7 +798,9 @@ static int dispatch(vl_store *st, const store_opts *o, const char *cmd,
                         o->format && strcmp(o->format, "jsonl") == 0 ? 2 : 1);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(st);
-    return cmd_import(st, o, argc, argv);
+    if (strcmp(cmd, "import") == 0)
+        return cmd_import(st, o, argc, argv);
+    return mv_ingest_dsn(st, o->scope, o->verbose, argc, argv);
 }
 
 int mv_cmd_store(int argc, char **argv)

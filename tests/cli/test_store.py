@@ -229,7 +229,54 @@ def test_concurrent_imports():
     expect(got == 2 * n, "both imports complete: %d of %d" % (got, 2 * n))
 
 
-for t in [test_help, test_add_show_remove, test_import_reports_bad_rows,
+DSN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "dsn")
+
+
+def test_ingest_dsn():
+    s = fresh()
+    files = [os.path.join(DSN, f) for f in
+             ("rfc3464.eml", "qmail.eml", "exim.eml", "not-a-bounce.eml")]
+    rc, _, err = run(["store", "--store", s, "ingest-dsn"] + files)
+    expect(rc == 1 and "4 recorded, 1 skipped" in err and
+           "not-a-bounce.eml: not a bounce" in err, "ingest-dsn: " + err)
+    rc, out, _ = run(["store", "--store", s, "list", "--all", "--json"])
+    got = {json.loads(l)["key"]: json.loads(l) for l in out.splitlines()}
+    gone = got.get("gone.user@acme-widgets.com", {})
+    expect(gone.get("state") == "suppressed" and gone.get("status") == "5.1.1"
+           and "User unknown" in gone.get("diagnostic", "")
+           and gone.get("last_seen") == "2024-05-01T10:00:00Z",
+           "RFC 3464 hard bounce: %r" % gone)
+    expect(got.get("full.box@acme-widgets.com", {}).get("state") == "pending",
+           "RFC 3464 4.2.2 failed: one soft bounce, pending")
+    expect("slow@acme-widgets.com" not in got, "Action: delayed ignored")
+    expect(got.get("no.such.person@example-shop.net", {}).get("status") ==
+           "5.1.1", "qmail bounce")
+    expect(got.get("closed.account@example-shop.net", {}).get("status") ==
+           "550", "exim bounce")
+    expect("bob@example-shop.net" not in got, "ordinary mail ignored")
+    # mbox, from a file and from stdin: the non-bounce is named by line
+    for args, stdin, name in (
+            ([os.path.join(DSN, "bounces.mbox")], b"", "bounces.mbox"),
+            (["-"], open(os.path.join(DSN, "bounces.mbox"), "rb").read(),
+             "stdin")):
+        rc, _, err = run(["store", "--store", fresh(), "ingest-dsn"] + args,
+                         stdin=stdin)
+        expect(rc == 1 and "3 recorded, 1 skipped" in err and
+               "%s:51: not a bounce" % name in err, "mbox %s: %s" %
+               (name, err))
+    # Maildir
+    md = os.path.join(TMP, "Maildir")
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(md, sub))
+    for sub, f in (("new", "qmail.eml"), ("cur", "exim.eml")):
+        with open(os.path.join(DSN, f), "rb") as src, \
+                open(os.path.join(md, sub, f + ":2,S"), "wb") as dst:
+            dst.write(src.read())
+    rc, _, err = run(["store", "--store", fresh(), "ingest-dsn", md])
+    expect(rc == 0 and "2 recorded, 0 skipped" in err, "Maildir: " + err)
+
+
+for t in [test_help, test_ingest_dsn, test_add_show_remove, test_import_reports_bad_rows,
           test_export_and_stats, test_default_path, test_check_suppresses,
           test_record, test_concurrent_imports]:
     t()

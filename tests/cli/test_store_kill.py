@@ -39,8 +39,11 @@ def check(acked_line):
     """Every row on lines 2..acked_line is stored; the file is sound."""
     con = sqlite3.connect(db)
     ok = con.execute("PRAGMA integrity_check").fetchall()
+    # killed before the schema was made: an empty store
+    made = con.execute("SELECT count(*) FROM sqlite_master WHERE "
+                       "name = 'entries'").fetchone()[0]
     keys = {r[0] for r in con.execute(
-        "SELECT key FROM entries WHERE suppressed = 1")}
+        "SELECT key FROM entries WHERE suppressed = 1")} if made else set()
     con.close()
     if ok != [("ok",)]:
         return "integrity_check: %r" % ok
