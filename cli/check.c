@@ -33,49 +33,63 @@ typedef struct check_run {
     char *jbuf;
     size_t jcap;
     size_t n_undeliverable, n_unknown;
+    vl_store *store; /* owned; NULL without --store */
+    const char *scope;
+    bool record;
+    size_t n_recorded;
 } check_run;
 
 void mv_check_usage(FILE *out)
 {
-    fputs("usage: mailvet check [OPTIONS] ADDRESS...\n"
-          "       mailvet check [OPTIONS] -        (one address per line on "
-          "stdin)\n"
-          "\n"
-          "Check each address and print its verdict (deliverable, risky,\n"
-          "undeliverable, unknown), the reasons, the mail host, and a\n"
-          "suggested fix.\n"
-          "\n"
-          "Options:\n"
-          "  --json                one JSON object per address (JSON Lines)\n"
-          "  --offline             skip the network stages (DNS)\n"
-          "  --explain             show each DNS query behind the verdict\n"
-          "  --resolver HOST[:PORT]  DNS resolver to use (repeatable; "
-          "default:\n"
-          "                        the system's); IPv6 as [ADDR]:PORT\n"
-          "  --dns-timeout MS      first-try timeout of a DNS query [2000]\n"
-          "  --dns-tries N         tries per resolver [2]\n"
-          "  --concurrency N       DNS queries in flight at once [256]\n"
-          "  --deadline MS         per address; past it: unknown, deadline\n"
-          "                        (0: none) [10000]\n"
-          "  --cache-ttl-min S     floor on cached DNS TTLs [60]\n"
-          "  --cache-ttl-max S     ceiling on cached DNS TTLs [86400]\n"
-          "  --no-provider-rules   canonical key without provider rules\n"
-          "                        (Gmail dots, +tags)\n"
-          "  --no-spoof-check      do not flag confusable domains\n"
-          "  --disposable-file F   extra disposable domains, one per line\n"
-          "  --free-file F         extra free-mail domains\n"
-          "  --role-file F         extra role local parts\n"
-          "  --typo-file F         extra typo fixes, \"typo<TAB>fix\" per "
-          "line\n"
-          "                        (a line \"!entry\" removes a built-in "
-          "entry)\n"
-          "  -q, --quiet           no notes on stderr\n"
-          "  -h, --help            show this help\n"
-          "\n"
-          "Exit status: 0 every address deliverable or risky, 1 any\n"
-          "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
-          "system error.\n",
-          out);
+    fputs(
+        "usage: mailvet check [OPTIONS] ADDRESS...\n"
+        "       mailvet check [OPTIONS] -        (one address per line on "
+        "stdin)\n"
+        "\n"
+        "Check each address and print its verdict (deliverable, risky,\n"
+        "undeliverable, unknown), the reasons, the mail host, and a\n"
+        "suggested fix.\n"
+        "\n"
+        "Options:\n"
+        "  --json                one JSON object per address (JSON Lines)\n"
+        "  --offline             skip the network stages (DNS)\n"
+        "  --explain             show each DNS query behind the verdict\n"
+        "  --resolver HOST[:PORT]  DNS resolver to use (repeatable; "
+        "default:\n"
+        "                        the system's); IPv6 as [ADDR]:PORT\n"
+        "  --dns-timeout MS      first-try timeout of a DNS query [2000]\n"
+        "  --dns-tries N         tries per resolver [2]\n"
+        "  --concurrency N       DNS queries in flight at once [256]\n"
+        "  --deadline MS         per address; past it: unknown, deadline\n"
+        "                        (0: none) [10000]\n"
+        "  --cache-ttl-min S     floor on cached DNS TTLs [60]\n"
+        "  --cache-ttl-max S     ceiling on cached DNS TTLs [86400]\n"
+        "  --no-provider-rules   canonical key without provider rules\n"
+        "                        (Gmail dots, +tags)\n"
+        "  --no-spoof-check      do not flag confusable domains\n"
+        "  --disposable-file F   extra disposable domains, one per line\n"
+        "  --free-file F         extra free-mail domains\n"
+        "  --role-file F         extra role local parts\n"
+        "  --typo-file F         extra typo fixes, \"typo<TAB>fix\" per "
+        "line\n"
+        "                        (a line \"!entry\" removes a built-in "
+        "entry)\n"
+        "  --store PATH|URI      suppress addresses in the invalid-address\n"
+        "                        store (undeliverable, suppressed_<source>,\n"
+        "                        no network work); 'default' is the file\n"
+        "                        'mailvet store' uses by default\n"
+        "  --scope S             the store scope (brand, tenant) to check\n"
+        "  --record              write permanent undeliverable verdicts to\n"
+        "                        the store (never a temporary failure)\n"
+        "  --expire-after DUR    store entries untouched this long do not\n"
+        "                        suppress (365d, 12w, 48h)\n"
+        "  -q, --quiet           no notes on stderr\n"
+        "  -h, --help            show this help\n"
+        "\n"
+        "Exit status: 0 every address deliverable or risky, 1 any\n"
+        "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
+        "system error.\n",
+        out);
 }
 
 /* Human output shows the input with controls escaped, cut when long. */
@@ -159,6 +173,18 @@ static int emit(void *arg, const char *in, size_t len, size_t full_len,
         fprintf(stderr, "mailvet: check failed: out of memory\n");
         return -1;
     }
+    if (run->record) {
+        int recorded;
+        vl_status st =
+            vl_store_record_result(run->store, res, run->scope, &recorded);
+        if (st != VL_OK) {
+            const char *m = vl_store_errmsg(run->store);
+            fprintf(stderr, "mailvet: store: record: %s%s%s\n",
+                    vl_strerror(st), m[0] ? ": " : "", m);
+            return -1;
+        }
+        run->n_recorded += (size_t)recorded;
+    }
     switch (vl_result_verdict(res)) {
     case VL_UNDELIVERABLE:
         run->n_undeliverable++;
@@ -229,7 +255,11 @@ enum {
     OPT_DISPOSABLE,
     OPT_FREE,
     OPT_ROLE,
-    OPT_TYPO
+    OPT_TYPO,
+    OPT_STORE,
+    OPT_SCOPE,
+    OPT_RECORD,
+    OPT_EXPIRE
 };
 
 static const struct option long_opts[] = {
@@ -249,6 +279,10 @@ static const struct option long_opts[] = {
     {"free-file", required_argument, NULL, OPT_FREE},
     {"role-file", required_argument, NULL, OPT_ROLE},
     {"typo-file", required_argument, NULL, OPT_TYPO},
+    {"store", required_argument, NULL, OPT_STORE},
+    {"scope", required_argument, NULL, OPT_SCOPE},
+    {"record", no_argument, NULL, OPT_RECORD},
+    {"expire-after", required_argument, NULL, OPT_EXPIRE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
@@ -290,8 +324,10 @@ static int add_resolver(char **list, const char *r)
 
 typedef struct cli_opts {
     vl_options lib;
-    bool json, quiet, explain;
+    bool json, quiet, explain, record;
     char *resolvers; /* owned */
+    const char *store;
+    vl_store_config store_cfg;
 } cli_opts;
 
 static int parse_value(int c, cli_opts *o)
@@ -323,6 +359,20 @@ static int parse_value(int c, cli_opts *o)
     case OPT_TYPO:
         o->lib.typo_file = optarg;
         return 0;
+    case OPT_STORE:
+        o->store = optarg;
+        return 0;
+    case OPT_SCOPE:
+        o->lib.scope = optarg;
+        return 0;
+    case OPT_EXPIRE:
+        if (mv_parse_duration(optarg, &o->store_cfg.expire_after_s) != 0 ||
+            o->store_cfg.expire_after_s == 0) {
+            fprintf(stderr, "mailvet: --expire-after: bad value '%s'\n",
+                    optarg);
+            return -1;
+        }
+        return 0;
     }
     return -1;
 }
@@ -351,6 +401,9 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case OPT_NO_SPOOF:
             o->lib.flags |= VL_OPT_NO_SPOOF_CHECK;
             break;
+        case OPT_RECORD:
+            o->record = true;
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -364,6 +417,13 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         }
     }
     o->lib.resolvers = o->resolvers;
+    if ((o->record || o->lib.scope || o->store_cfg.expire_after_s) &&
+        o->store == NULL) {
+        fputs("mailvet: --record, --scope and --expire-after need "
+              "--store\n",
+              stderr);
+        return -1;
+    }
     return 0;
 }
 
@@ -379,10 +439,18 @@ static int run_all(check_run *run, int argc, char **argv)
     return run->window ? mv_window_drain(run->window) : 0;
 }
 
-static int start(check_run *run, const cli_opts *o)
+static int start(check_run *run, cli_opts *o)
 {
     char err[512];
 
+    if (o->store != NULL) {
+        const char *where = strcmp(o->store, "default") == 0 ? NULL : o->store;
+        if ((run->store = mv_store_open(where, &o->store_cfg)) == NULL)
+            return -1;
+        o->lib.store = run->store;
+        run->scope = o->lib.scope;
+        run->record = o->record;
+    }
     if (vl_ctx_new(&o->lib, &run->ctx, err, sizeof err) != VL_OK) {
         fprintf(stderr, "mailvet: %s\n", err);
         return -1;
@@ -407,6 +475,7 @@ int mv_cmd_check(int argc, char **argv)
     int rc;
 
     VL_OPTIONS_INIT(&o.lib);
+    VL_STORE_CONFIG_INIT(&o.store_cfg);
     rc = parse_args(argc, argv, &o);
     if (rc != 0 || optind >= argc) {
         mv_check_usage(rc == 1 ? stdout : stderr);
@@ -425,7 +494,11 @@ int mv_cmd_check(int argc, char **argv)
     free(run.jbuf);
     vl_result_free(run.res);
     vl_ctx_free(run.ctx);
+    vl_store_close(run.store); /* after the context that borrowed it */
     free(o.resolvers);
+    if (run.record && !o.quiet)
+        fprintf(stderr, "mailvet: %zu verdict(s) recorded in the store\n",
+                run.n_recorded);
     if (rc < 0)
         return MV_EXIT_USAGE;
     if (run.n_undeliverable)

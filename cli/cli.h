@@ -6,7 +6,11 @@
 #ifndef MV_CLI_H
 #define MV_CLI_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "validate.h"
 
 /* Exit statuses shared by all commands (README.md "Exit status"). */
 enum {
@@ -18,5 +22,17 @@ enum {
 
 int mv_cmd_check(int argc, char **argv);
 void mv_check_usage(FILE *out);
+
+int mv_cmd_store(int argc, char **argv);
+void mv_store_usage(FILE *out);
+/* Open a store (NULL 'where': the default path); prints why not. */
+vl_store *mv_store_open(const char *where, const vl_store_config *cfg);
+/* "store ingest-dsn" (ingest.c). */
+int mv_ingest_dsn(vl_store *st, const char *scope, bool verbose, int argc,
+                  char **argv);
+/* "365d", "12w", "48h", "90m", "3600s" (a bare number: days). */
+int mv_parse_duration(const char *s, int64_t *out);
+/* ISO 8601 date or date-time, UTC unless a zone is given. */
+int mv_parse_time(const char *s, int64_t *out);
 
 #endif

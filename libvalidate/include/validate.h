@@ -44,13 +44,14 @@ VL_API const char *vl_version(void);
 
 typedef enum vl_status {
     VL_OK = 0,
-    VL_ENOMEM = 1,   /* out of memory */
-    VL_EINVAL = 2,   /* bad argument */
-    VL_ETOOLONG = 3, /* a value does not fit its bound; refused, not cut */
-    VL_EIO = 4,      /* a file could not be read */
-    VL_EDATA = 5,    /* a data file is malformed */
-    VL_ETEMP = 6,    /* temporary failure: try again later */
-    VL_EINTERNAL = 7 /* a library call failed unexpectedly */
+    VL_ENOMEM = 1,    /* out of memory */
+    VL_EINVAL = 2,    /* bad argument */
+    VL_ETOOLONG = 3,  /* a value does not fit its bound; refused, not cut */
+    VL_EIO = 4,       /* a file could not be read */
+    VL_EDATA = 5,     /* a data file is malformed */
+    VL_ETEMP = 6,     /* temporary failure: try again later */
+    VL_EINTERNAL = 7, /* a library call failed unexpectedly */
+    VL_ENOTFOUND = 8  /* no such entry (the store: "not in it") */
 } vl_status;
 
 /* Static English text for a status, never NULL. */
@@ -128,7 +129,12 @@ VL_API const char *vl_verdict_name(vl_verdict v);
     X(DNS_UNREACHABLE, "dns_unreachable", UNKNOWN)                            \
     X(DNS_MALFORMED, "dns_malformed", UNKNOWN)                                \
     X(DNS_ERROR, "dns_error", UNKNOWN)                                        \
-    X(DEADLINE, "deadline", UNKNOWN)
+    X(DEADLINE, "deadline", UNKNOWN)                                          \
+    X(SUPPRESSED_HARD_BOUNCE, "suppressed_hard_bounce", UNDELIVERABLE)        \
+    X(SUPPRESSED_SOFT_BOUNCE, "suppressed_soft_bounce", UNDELIVERABLE)        \
+    X(SUPPRESSED_VALIDATION, "suppressed_validation", UNDELIVERABLE)          \
+    X(SUPPRESSED_MANUAL, "suppressed_manual", UNDELIVERABLE)                  \
+    X(STORE_UNAVAILABLE, "store_unavailable", UNKNOWN)
 
 typedef enum vl_reason {
 #define VL__REASON_ENUM(id, name, verdict) VL_R_##id,
@@ -151,10 +157,12 @@ typedef enum vl_stage {
     VL_STAGE_SYNTAX = 1u << 0,
     VL_STAGE_NORMALISE = 1u << 1,
     VL_STAGE_TABLES = 1u << 2,
-    VL_STAGE_DNS = 1u << 3
+    VL_STAGE_DNS = 1u << 3,
+    VL_STAGE_STORE = 1u << 4 /* runs after tables, before dns */
 } vl_stage;
 
-/* "syntax", "normalise", "tables", "dns"; NULL for anything else. */
+/* "syntax", "normalise", "tables", "dns", "store"; NULL for anything
+ * else. */
 VL_API const char *vl_stage_name(vl_stage s);
 
 /* ---- Options and context -------------------------------------------- */
@@ -171,6 +179,8 @@ enum {
      * (costs memory per cached domain). */
     VL_OPT_EXPLAIN = 1u << 3
 };
+
+typedef struct vl_store vl_store; /* opaque: the invalid-address store */
 
 typedef struct vl_options {
     size_t struct_size; /* the caller's sizeof: lets us append fields */
@@ -194,6 +204,13 @@ typedef struct vl_options {
     unsigned cache_ttl_max_s;   /* ceiling on cached TTLs [86400] */
     unsigned cache_fail_ttl_s;  /* how long a failure is cached [10] */
     unsigned cache_max_entries; /* answers and domains, each [200000] */
+    /* The invalid-address store (see "Store" below).  'store' is
+     * borrowed and must outlive the context; NULL means none.  'scope'
+     * (borrowed, copied during vl_ctx_new()) names the sending brand or
+     * tenant: entries of that scope and entries without one apply; NULL
+     * or "" means only entries without a scope. */
+    vl_store *store;
+    const char *scope;
 } vl_options;
 
 /* Fill *opt with defaults; 'size' is sizeof *opt as the caller knows it. */
@@ -322,6 +339,242 @@ VL_API size_t vl_result_dns_query_count(const vl_result *res);
 /* Fill '*out' with the i-th query; VL_EINVAL when i is past the end. */
 VL_API vl_status vl_result_dns_query(const vl_result *res, size_t i,
                                      vl_dns_query *out);
+
+/* ---- Store -----------------------------------------------------------
+ * The invalid-address store: addresses that must not be mailed again.
+ * Key: the canonical address (vl_result_canonical() of an offline check
+ * with the store's provider rules, so the key deduplication uses), or
+ * "@domain" (A-labels) for an entry that covers a whole domain.  Each
+ * entry has an optional scope (a sending brand or tenant); an entry
+ * without one ("") applies to every scope.
+ *
+ * Rules (the same for every backend; store.c applies them):
+ *  - a hard bounce (SMTP 5yz, RFC 5321 §4.2.1; enhanced 5.x.x, RFC 3463)
+ *    suppresses at once;
+ *  - soft bounces (4yz / 4.x.x) suppress once 'soft_threshold' of them
+ *    fall within 'soft_window_s' (default 3 in 30 days); one soft
+ *    bounce alone never does (DESIGN.md: a temporary failure never
+ *    makes an address undeliverable);
+ *  - a validation verdict suppresses only when it is undeliverable for
+ *    a permanent reason (no "unknown"-class reason at all);
+ *  - a manual entry suppresses;
+ *  - a removed entry stays, with who removed it and when; a later hard
+ *    bounce, soft bounces reaching the threshold again, or a manual
+ *    add bring it back; a validation verdict does not;
+ *  - with 'expire_after_s', an entry that no lookup hit and no outcome
+ *    touched for that long stops suppressing (kept, not deleted).
+ *
+ * Every call separates found (VL_OK), not found (VL_ENOTFOUND) and
+ * could not tell (VL_ETEMP: busy, unreachable, I/O).  VL_ETEMP must
+ * never be read as "not suppressed" nor as "suppressed".
+ * A store handle may be used from several threads (calls are
+ * serialised); several processes may share one SQLite file. */
+
+/* Where an entry came from. Names: "validation", "hard_bounce",
+ * "soft_bounce", "manual". */
+typedef enum vl_store_source {
+    VL_SRC_VALIDATION = 0,
+    VL_SRC_HARD_BOUNCE = 1,
+    VL_SRC_SOFT_BOUNCE = 2,
+    VL_SRC_MANUAL = 3
+} vl_store_source;
+
+/* Static text, or NULL for a value outside the enum. */
+VL_API const char *vl_store_source_name(vl_store_source s);
+VL_API vl_status vl_store_source_from_name(const char *name,
+                                           vl_store_source *out);
+
+enum {
+    VL_STORE_KEY_CAP = 1024,  /* canonical address or "@domain" + NUL */
+    VL_STORE_SCOPE_CAP = 65,  /* scope name: 1-64 bytes [A-Za-z0-9._-] */
+    VL_STORE_REASON_CAP = 65, /* reason code: 1-64 printable ASCII */
+    VL_STORE_STATUS_CAP = 16, /* "550", "5.1.1", "550 5.1.1" */
+    VL_STORE_DIAG_CAP = 512,  /* diagnostic text (cut at a UTF-8 char) */
+    VL_STORE_BY_CAP = 65,     /* who removed it */
+    VL_STORE_SOFT_MAX = 16    /* the largest soft_threshold */
+};
+
+/* One entry, copied out of the store (no pointers into it).  Times are
+ * Unix seconds (UTC); 0 means never. */
+typedef struct vl_store_entry {
+    char key[VL_STORE_KEY_CAP];
+    char address[VL_STORE_KEY_CAP]; /* as first seen */
+    char scope[VL_STORE_SCOPE_CAP]; /* "" = every scope */
+    vl_store_source source;         /* of the outcome that suppressed it,
+                                       or the latest when not suppressed */
+    char reason[VL_STORE_REASON_CAP];
+    char status[VL_STORE_STATUS_CAP];   /* last SMTP status, or "" */
+    char diagnostic[VL_STORE_DIAG_CAP]; /* last diagnostic, or "" */
+    uint32_t count;                     /* outcomes recorded, ever */
+    uint32_t soft_count;                /* soft bounces in soft_at[] */
+    int64_t soft_at[VL_STORE_SOFT_MAX]; /* the latest, oldest first */
+    int64_t first_seen, last_seen;      /* outcomes */
+    int64_t last_hit;                   /* last lookup that matched */
+    int suppressed;                     /* nonzero: must not be mailed */
+    int64_t removed_at;                 /* last removal, 0 = never */
+    char removed_by[VL_STORE_BY_CAP];
+} vl_store_entry;
+
+typedef struct vl_store_stats {
+    uint64_t entries;      /* all rows, suppressed or not */
+    uint64_t suppressed;   /* suppressing now (expiry not applied) */
+    uint64_t removed;      /* taken out and not back */
+    uint64_t pending;      /* soft bounces below the threshold */
+    uint64_t domains;      /* "@domain" entries */
+    uint64_t by_source[4]; /* suppressed, by vl_store_source */
+} vl_store_stats;
+
+/* Called for each entry by vl_store_iterate(); 'e' is valid during the
+ * call only.  Return nonzero to stop.  Must not call the same store. */
+typedef int (*vl_store_entry_cb)(void *arg, const vl_store_entry *e);
+
+/* A backend: an ops struct and its own state ('be'), as sqlite3_vfs or
+ * Postfix's DICT.  Every method returns VL_OK, VL_ENOTFOUND where it
+ * says so, or VL_ETEMP when it could not tell (and other codes for bad
+ * arguments).  store.c calls them one at a time (never concurrently for
+ * one store) and applies the rules; backends only keep rows. */
+typedef struct vl_store_ops {
+    unsigned version; /* VL_STORE_OPS_V1; new methods go at the end */
+    const char *name; /* "sqlite", "postgresql", "fault", ... */
+    /* A write transaction: everything until commit is atomic, and on
+     * VL_OK from commit it is durable. */
+    vl_status (*begin)(void *be);
+    vl_status (*commit)(void *be);
+    void (*rollback)(void *be);
+    /* The entry (key, scope) exactly: VL_OK, VL_ENOTFOUND, VL_ETEMP.
+     * Inside a transaction, no other writer may change it until commit. */
+    vl_status (*get)(void *be, const char *key, const char *scope,
+                     vl_store_entry *out);
+    /* Insert or replace by (key, scope).  Inside a transaction. */
+    vl_status (*put)(void *be, const vl_store_entry *e);
+    /* The best suppressing entry among 'key' and 'domain_key', in
+     * 'scope' or without one, last touched at or after 'min_touch'
+     * (max of last_seen and last_hit): the address before the domain,
+     * the scope before the unscoped.  VL_OK, VL_ENOTFOUND, VL_ETEMP. */
+    vl_status (*find)(void *be, const char *key, const char *domain_key,
+                      const char *scope, int64_t min_touch,
+                      vl_store_entry *out);
+    /* Set last_hit of (key, scope) to 'at'; best effort. */
+    vl_status (*touch)(void *be, const char *key, const char *scope,
+                       int64_t at);
+    /* Each entry in (key, scope) order; VL_OK when all were seen or the
+     * callback stopped. */
+    vl_status (*iterate)(void *be, vl_store_entry_cb cb, void *arg);
+    vl_status (*stats)(void *be, vl_store_stats *out);
+    void (*close)(void *be);
+    /* What went wrong last, for people; never NULL. */
+    const char *(*errmsg)(void *be);
+} vl_store_ops;
+
+#define VL_STORE_OPS_V1 1u
+
+typedef struct vl_store_config {
+    size_t struct_size;       /* the caller's sizeof */
+    unsigned flags;           /* VL_OPT_PROVIDER_RULES for the keys [on] */
+    unsigned soft_threshold;  /* 2..VL_STORE_SOFT_MAX [3] */
+    int64_t soft_window_s;    /* [30 days] */
+    int64_t expire_after_s;   /* 0 = never [0] */
+    unsigned busy_timeout_ms; /* wait for another writer [10000] */
+} vl_store_config;
+
+VL_API void vl_store_config_init(vl_store_config *cfg, size_t size);
+#define VL_STORE_CONFIG_INIT(c) vl_store_config_init((c), sizeof *(c))
+
+/* The default SQLite file: $XDG_DATA_HOME/mailvet/store.db, else
+ * $HOME/.local/share/mailvet/store.db.  Writes it (NUL-terminated) into
+ * 'buf'; VL_ETOOLONG when it does not fit, VL_EINVAL with neither
+ * variable set. */
+VL_API vl_status vl_store_default_path(char *buf, size_t cap);
+
+/* Open a store.  'where' is a file path (SQLite; made, with its folder,
+ * when missing), "sqlite:PATH", or "postgresql://..." / "postgres://..."
+ * (libpq, when built in); NULL means vl_store_default_path().  'cfg' may
+ * be NULL for defaults; both are read only during the call.  The schema
+ * is created or upgraded as needed.  On VL_OK '*out' is the store, freed
+ * with vl_store_close().  On error 'err' (when not NULL) says why. */
+VL_API vl_status vl_store_open(const char *where, const vl_store_config *cfg,
+                               vl_store **out, char *err, size_t err_cap);
+/* Open over a custom backend; on VL_OK the store owns 'be' and calls
+ * ops->close(be) when closed.  'ops' must outlive the store. */
+VL_API vl_status vl_store_open_ops(const vl_store_ops *ops, void *be,
+                                   const vl_store_config *cfg, vl_store **out,
+                                   char *err, size_t err_cap);
+/* Commits an open batch.  NULL is a no-op. */
+VL_API void vl_store_close(vl_store *st);
+/* "sqlite", "postgresql", ...: the backend's name. */
+VL_API const char *vl_store_backend(const vl_store *st);
+/* The backend's message for the last failure; valid until the next
+ * call on the store.  Never NULL. */
+VL_API const char *vl_store_errmsg(vl_store *st);
+
+/* The key of an address ('len' bytes) or of "@domain": the canonical
+ * address from the library's own offline pipeline.  VL_EINVAL when it
+ * is not an address (syntax or IDNA error). */
+VL_API vl_status vl_store_key(vl_store *st, const char *addr, size_t len,
+                              char *key, size_t key_cap);
+
+/* One outcome to record. */
+typedef struct vl_store_outcome {
+    vl_store_source source;
+    const char *address; /* or "@domain"; 'address_len' bytes */
+    size_t address_len;
+    const char *scope;      /* NULL or "" = every scope */
+    const char *reason;     /* NULL: the source's name */
+    const char *status;     /* SMTP status or NULL */
+    const char *diagnostic; /* or NULL; cut at VL_STORE_DIAG_CAP - 1 */
+    int64_t at;             /* Unix seconds; 0 = now */
+} vl_store_outcome;
+
+/* Record an outcome and apply the rules.  On VL_OK '*suppressed' (when
+ * not NULL) says whether the entry suppresses now.  VL_EINVAL for an
+ * address that has no key, a bad scope or reason; VL_ETEMP when the
+ * backend could not write (nothing was recorded).  Durable on VL_OK
+ * unless inside a batch (then on vl_store_batch_commit()). */
+VL_API vl_status vl_store_record(vl_store *st, const vl_store_outcome *o,
+                                 int *suppressed);
+
+/* Which source an SMTP status implies: 5yz / 5.x.x a hard bounce, 4yz /
+ * 4.x.x a soft bounce ("550", "5.1.1", "550 5.1.1", "550-5.1.1").
+ * VL_EINVAL for anything else (2yz is not a bounce). */
+VL_API vl_status vl_store_status_source(const char *status,
+                                        vl_store_source *out);
+
+/* Record a check's verdict (source "validation") when it is
+ * undeliverable for a permanent reason: never with an "unknown"-class
+ * reason, never for a suppressed_* result (already in the store).
+ * '*recorded' says whether it was.  VL_OK also when nothing needed
+ * recording. */
+VL_API vl_status vl_store_record_result(vl_store *st, const vl_result *res,
+                                        const char *scope, int *recorded);
+
+/* Group writes into one transaction (much faster for imports).  Until
+ * vl_store_batch_commit() returns VL_OK nothing of the batch is durable;
+ * after a VL_ETEMP inside a batch, the batch is rolled back.  One batch
+ * per store at a time. */
+VL_API vl_status vl_store_batch_begin(vl_store *st);
+VL_API vl_status vl_store_batch_commit(vl_store *st);
+VL_API void vl_store_batch_rollback(vl_store *st);
+
+/* Is the address suppressed for 'scope'?  Looks at the address and its
+ * "@domain", in 'scope' and unscoped, and applies expiry.  VL_OK with
+ * '*out' (when not NULL) the suppressing entry, VL_ENOTFOUND, or
+ * VL_ETEMP. */
+VL_API vl_status vl_store_lookup(vl_store *st, const char *addr, size_t len,
+                                 const char *scope, vl_store_entry *out);
+/* The entry (address or "@domain", exact scope) in any state: VL_OK,
+ * VL_ENOTFOUND, VL_ETEMP. */
+VL_API vl_status vl_store_get(vl_store *st, const char *addr, size_t len,
+                              const char *scope, vl_store_entry *out);
+/* Take an entry out: it stops suppressing and keeps 'by' (NULL: "") and
+ * the time.  VL_ENOTFOUND when there is no such entry or it does not
+ * suppress. */
+VL_API vl_status vl_store_remove(vl_store *st, const char *addr, size_t len,
+                                 const char *scope, const char *by);
+VL_API vl_status vl_store_iterate(vl_store *st, vl_store_entry_cb cb,
+                                  void *arg);
+VL_API vl_status vl_store_stats_get(vl_store *st, vl_store_stats *out);
+/* Nonzero when 'e' suppresses now, with expiry applied. */
+VL_API int vl_store_entry_active(const vl_store *st, const vl_store_entry *e);
 
 /* ---- JSON ----------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /*
- * check.c - the pipeline: trim, syntax, normalisation, tables.
+ * check.c - the pipeline: trim, syntax, normalisation, tables, store,
+ * then (on the loop thread) DNS.
  *
  * A stage that decides (a rejection) stops the walk; otherwise each
  * stage adds its reasons and the worst verdict wins (validate.h).  The
@@ -114,6 +115,33 @@ void vl__tables_check(const vl_ctx *ctx, const char *local, size_t local_len,
     }
 }
 
+/* The store stage (DESIGN.md stage 4): after the tables, before any
+ * network stage.  A suppressed address is undeliverable with
+ * suppressed_<source> and no network work; a store that cannot answer
+ * adds store_unavailable ("unknown"), never undeliverable. */
+static bool check_store(const vl_ctx *ctx, vl_result *res)
+{
+    static const vl_reason by_source[] = {
+        [VL_SRC_VALIDATION] = VL_R_SUPPRESSED_VALIDATION,
+        [VL_SRC_HARD_BOUNCE] = VL_R_SUPPRESSED_HARD_BOUNCE,
+        [VL_SRC_SOFT_BOUNCE] = VL_R_SUPPRESSED_SOFT_BOUNCE,
+        [VL_SRC_MANUAL] = VL_R_SUPPRESSED_MANUAL,
+    };
+    vl_store_entry e;
+    vl_status st;
+
+    res->stages |= VL_STAGE_STORE;
+    st = vl__store_check(ctx->store, res, ctx->flags, ctx->scope, &e);
+    if (st == VL_ENOTFOUND)
+        return false;
+    if (st != VL_OK || (unsigned)e.source > VL_SRC_MANUAL) {
+        vl__result_add(res, VL_R_STORE_UNAVAILABLE);
+        return false;
+    }
+    vl__result_add(res, by_source[e.source]);
+    return true;
+}
+
 /* The offline stages.  Sets '*network' when the DNS stage should run:
  * a domain name (not a literal) on an address nothing has ruled out. */
 static vl_status check_offline(const vl_ctx *ctx, const char *addr, size_t len,
@@ -143,6 +171,9 @@ static vl_status check_offline(const vl_ctx *ctx, const char *addr, size_t len,
     if (res->verdict == VL_UNDELIVERABLE)
         return VL_OK; /* IDNA rejected the domain */
     vl__tables_check(ctx, addr + p.local_off, p.local_len, res);
+    if (ctx->store != NULL && res->verdict != VL_UNDELIVERABLE &&
+        check_store(ctx, res))
+        return VL_OK; /* suppressed: no network work at all */
     *network = ctx->net != NULL && res->verdict != VL_UNDELIVERABLE &&
                !(p.flags & VL__SYN_LITERAL);
     return VL_OK;

@@ -89,6 +89,15 @@ vl_status vl_ctx_new(const vl_options *in, vl_ctx **out, char *err,
     if (ctx == NULL)
         goto fail;
     ctx->flags = opt.flags;
+    ctx->store = opt.store;
+    if (opt.scope != NULL &&
+        (st = vl__copy_field(ctx->scope, sizeof ctx->scope, opt.scope,
+                             strlen(opt.scope))) != VL_OK) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "scope: longer than %d bytes",
+                     VL_STORE_SCOPE_CAP - 1);
+        goto fail;
+    }
     ctx->id = vl__facts_new_ctx_id();
     if ((st = vl__tables_load(&ctx->tables, &opt, err, err_cap)) != VL_OK)
         goto fail;

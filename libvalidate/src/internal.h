@@ -83,6 +83,8 @@ struct vl_ctx {
     const psl_ctx_t *psl; /* owned when psl_owned; may be NULL */
     bool psl_owned;
     USpoofChecker *spoof; /* owned; NULL with VL_OPT_NO_SPOOF_CHECK */
+    vl_store *store;      /* borrowed; NULL: no store stage */
+    char scope[VL_STORE_SCOPE_CAP];
 };
 
 struct vl_result {
@@ -143,6 +145,26 @@ typedef struct vl__facts {
 void vl__domain_facts(const vl_ctx *ctx, const char *domain, size_t len,
                       vl__facts *out);
 uint64_t vl__facts_new_ctx_id(void);
+
+/* The store (store.c and its backends). */
+vl_status vl__store_sqlite_open(const char *path, const vl_store_config *cfg,
+                                const vl_store_ops **ops, void **be, char *err,
+                                size_t err_cap);
+/* VL_EINVAL with a message when built without libpq. */
+vl_status vl__store_pg_open(const char *uri, const vl_store_config *cfg,
+                            const vl_store_ops **ops, void **be, char *err,
+                            size_t err_cap);
+/* The store stage's lookup for a checked result (see store.c). */
+vl_status vl__store_check(vl_store *st, const vl_result *res,
+                          unsigned ctx_flags, const char *scope,
+                          vl_store_entry *out);
+
+static inline bool vl__reason_is_suppressed(vl_reason r)
+{
+    return r == VL_R_SUPPRESSED_HARD_BOUNCE ||
+           r == VL_R_SUPPRESSED_SOFT_BOUNCE ||
+           r == VL_R_SUPPRESSED_VALIDATION || r == VL_R_SUPPRESSED_MANUAL;
+}
 
 /* Copy 'len' bytes into a field of 'cap' bytes; too long is an error,
  * never a cut. */

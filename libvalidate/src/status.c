@@ -32,6 +32,8 @@ const char *vl_strerror(vl_status st)
         return "temporary failure";
     case VL_EINTERNAL:
         return "internal error";
+    case VL_ENOTFOUND:
+        return "not found";
     }
     return "unknown status";
 }
@@ -100,6 +102,8 @@ const char *vl_stage_name(vl_stage s)
         return "tables";
     case VL_STAGE_DNS:
         return "dns";
+    case VL_STAGE_STORE:
+        return "store";
     }
     return NULL;
 }
