@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""`mailvet serve` with the DNS stage, against the DNS fixture
+(tests/dns/README.md): a network check answered asynchronously, the
+cache, concurrent requests, and the per-request deadline (a resolver
+that never answers -> unknown, reason deadline, in about --deadline-ms).
+
+usage: test_serve_dns.py PATH/TO/mailvet   (MAILVET_DNS_ENV set by ctest)
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from mvserve import Checker, Server
+
+MAILVET = sys.argv[1]
+t = Checker()
+expect = t.expect
+
+
+def load_env():
+    env = {}
+    with open(os.environ["MAILVET_DNS_ENV"]) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            env[k] = v.strip("'\"")
+    return env
+
+
+def test_network(port):
+    s = Server(MAILVET, ["--resolver", "127.0.0.1:%s" % port,
+                         "--rate-limit", "0"],
+               env={"MAILVET_API_KEYS": "k"})
+    st, _, r = s.json("/v1/check?email=a@mx.mvtest")
+    expect(st == 200 and r["mx"]["host"] == "mx1.mx.mvtest" and
+           "dns" in r["stages"], "network check: %r" % (r,))
+    st, _, r = s.json("/v1/check", data=b'{"email": "b@mx.mvtest"}')
+    expect(st == 200 and r.get("dns_cached") is True, "second is cached")
+    st, _, r = s.json("/v1/check?email=a@nullmx.mvtest")
+    expect(r["verdict"] == "undeliverable" and "null_mx" in r["reasons"],
+           "null MX")
+    doms = ["u@d%05d.bulk.mvtest" % i for i in range(200, 260)]
+    st, _, r = s.json("/v1/check/batch", "-H", "Authorization: Bearer k",
+                      data=json.dumps({"emails": doms}).encode())
+    expect(st == 200 and all(x["mx"] and x["mx"]["host"].startswith("mx1.")
+                             for x in r["results"]), "batch over DNS")
+    # 40 concurrent clients at once on 2 HTTP threads: none waits on DNS.
+    procs = [subprocess.Popen(["curl", "-s", s.url + "/v1/check?email=x@"
+                               "d%05d.bulk.mvtest" % (i + 100)],
+                              stdout=subprocess.PIPE) for i in range(40)]
+    outs = [json.loads(p.communicate()[0]) for p in procs]
+    expect(all(o["mx"] for o in outs), "40 concurrent network checks")
+    _, _, body = s.curl("/metrics")
+    expect(b'mailvet_dns_queries_total{type="MX"} 0' not in body,
+           "metrics count DNS queries")
+    expect(s.stop() == 0, "exit 0")
+
+
+def test_deadline(port):
+    s = Server(MAILVET, ["--resolver", "127.0.0.1:%s" % port,
+                         "--deadline-ms", "400", "--rate-limit", "0"])
+    t0 = time.time()
+    st, _, r = s.json("/v1/check?email=a@never.mvtest")
+    took = time.time() - t0
+    expect(st == 200 and r["verdict"] == "unknown" and
+           "deadline" in r["reasons"], "deadline -> unknown (%r)" % (r,))
+    expect(0.35 < took < 1.5, "answered at the deadline (%.2fs)" % took)
+    # The HTTP threads are free meanwhile: offline answers are quick.
+    t0 = time.time()
+    st, _, r = s.json("/v1/check?email=bad..x@gmail.com")
+    expect(st == 200 and time.time() - t0 < 0.3, "syntax answer at once")
+    # SIGTERM while a check is in flight: it finishes, then exit 0.
+    p = subprocess.Popen(["curl", "-s", s.url + "/v1/check?email=b@n2.mvtest"],
+                         stdout=subprocess.PIPE)
+    time.sleep(0.1)
+    rc = s.stop()
+    out = p.communicate()[0]
+    expect(rc == 0, "exit 0 with a check in flight (%r)" % rc)
+    expect(b'"deadline"' in out, "the in-flight request was answered")
+
+
+def main():
+    env = load_env()
+    test_network(env["UNBOUND_PORT"])
+    test_deadline(env["BLACKHOLE_PORT"])
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
