@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from mvserve import Checker, Server
+from mvserve import Checker, Server, wait_until
 
 MAILVET = sys.argv[1]
 t = Checker()
@@ -73,7 +73,12 @@ def test_deadline(port):
     # SIGTERM while a check is in flight: it finishes, then exit 0.
     p = subprocess.Popen(["curl", "-s", s.url + "/v1/check?email=b@n2.mvtest"],
                          stdout=subprocess.PIPE)
-    time.sleep(0.1)
+    def in_flight():
+        body = s.curl("/metrics")[2].decode()
+        line = [x for x in body.splitlines()
+                if x.startswith("mailvet_http_requests_in_flight ")]
+        return line and int(line[0].split()[1]) >= 2  # it and /metrics
+    expect(wait_until(in_flight, 5), "the check is in flight")
     rc = s.stop()
     out = p.communicate()[0]
     expect(rc == 0, "exit 0 with a check in flight (%r)" % rc)
