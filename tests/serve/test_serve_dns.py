@@ -40,17 +40,21 @@ def test_network(port):
     st, _, r = s.json("/v1/check?email=a@nullmx.mvtest")
     expect(r["verdict"] == "undeliverable" and "null_mx" in r["reasons"],
            "null MX")
-    doms = ["u@d%05d.bulk.mvtest" % i for i in range(200, 260)]
+    # The bulk domains belong to the tests that count queries
+    # (tests/dns/README.md): use named cases and names of our own.
+    doms = ["u@%s.mvtest" % d for d in ("aonly", "mixedmx", "cnamemx",
+                                        "manymx", "partialmx")]
     st, _, r = s.json("/v1/check/batch", "-H", "Authorization: Bearer k",
                       data=json.dumps({"emails": doms}).encode())
-    expect(st == 200 and all(x["mx"] and x["mx"]["host"].startswith("mx1.")
-                             for x in r["results"]), "batch over DNS")
+    expect(st == 200 and all(x["mx"] for x in r["results"]),
+           "batch over DNS")
     # 40 concurrent clients at once on 2 HTTP threads: none waits on DNS.
     procs = [subprocess.Popen(["curl", "-s", s.url + "/v1/check?email=x@"
-                               "d%05d.bulk.mvtest" % (i + 100)],
+                               "sv%d-%d.mvtest" % (os.getpid(), i)],
                               stdout=subprocess.PIPE) for i in range(40)]
     outs = [json.loads(p.communicate()[0]) for p in procs]
-    expect(all(o["mx"] for o in outs), "40 concurrent network checks")
+    expect(all("no_such_domain" in o["reasons"] for o in outs),
+           "40 concurrent network checks")
     _, _, body = s.curl("/metrics")
     expect(b'mailvet_dns_queries_total{type="MX"} 0' not in body,
            "metrics count DNS queries")
