@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "lines.h"
+#include "pipeline.h"
 #include "validate.h"
 #include "window.h"
 
@@ -41,39 +42,21 @@ typedef struct check_run {
 
 void mv_check_usage(FILE *out)
 {
+    fputs("usage: mailvet check [OPTIONS] ADDRESS...\n"
+          "       mailvet check [OPTIONS] -        (one address per line on "
+          "stdin)\n"
+          "\n"
+          "Check each address and print its verdict (deliverable, risky,\n"
+          "undeliverable, unknown), the reasons, the mail host, and a\n"
+          "suggested fix.\n"
+          "\n"
+          "Options:\n"
+          "  --json                one JSON object per address (JSON Lines)\n"
+          "  --deadline MS         per address; past it: unknown, deadline\n"
+          "                        (0: none) [10000]\n",
+          out);
+    mv_pipeline_usage(out);
     fputs(
-        "usage: mailvet check [OPTIONS] ADDRESS...\n"
-        "       mailvet check [OPTIONS] -        (one address per line on "
-        "stdin)\n"
-        "\n"
-        "Check each address and print its verdict (deliverable, risky,\n"
-        "undeliverable, unknown), the reasons, the mail host, and a\n"
-        "suggested fix.\n"
-        "\n"
-        "Options:\n"
-        "  --json                one JSON object per address (JSON Lines)\n"
-        "  --offline             skip the network stages (DNS)\n"
-        "  --explain             show each DNS query behind the verdict\n"
-        "  --resolver HOST[:PORT]  DNS resolver to use (repeatable; "
-        "default:\n"
-        "                        the system's); IPv6 as [ADDR]:PORT\n"
-        "  --dns-timeout MS      first-try timeout of a DNS query [2000]\n"
-        "  --dns-tries N         tries per resolver [2]\n"
-        "  --concurrency N       DNS queries in flight at once [256]\n"
-        "  --deadline MS         per address; past it: unknown, deadline\n"
-        "                        (0: none) [10000]\n"
-        "  --cache-ttl-min S     floor on cached DNS TTLs [60]\n"
-        "  --cache-ttl-max S     ceiling on cached DNS TTLs [86400]\n"
-        "  --no-provider-rules   canonical key without provider rules\n"
-        "                        (Gmail dots, +tags)\n"
-        "  --no-spoof-check      do not flag confusable domains\n"
-        "  --disposable-file F   extra disposable domains, one per line\n"
-        "  --free-file F         extra free-mail domains\n"
-        "  --role-file F         extra role local parts\n"
-        "  --typo-file F         extra typo fixes, \"typo<TAB>fix\" per "
-        "line\n"
-        "                        (a line \"!entry\" removes a built-in "
-        "entry)\n"
         "  --store PATH|URI      suppress addresses in the invalid-address\n"
         "                        store (undeliverable, suppressed_<source>,\n"
         "                        no network work); 'default' is the file\n"
@@ -173,6 +156,17 @@ static int emit(void *arg, const char *in, size_t len, size_t full_len,
         fprintf(stderr, "mailvet: check failed: out of memory\n");
         return -1;
     }
+    switch (vl_result_verdict(res)) {
+    case VL_UNDELIVERABLE:
+        run->n_undeliverable++;
+        break;
+    case VL_UNKNOWN:
+        run->n_unknown++;
+        break;
+    case VL_DELIVERABLE:
+    case VL_RISKY:
+        break;
+    }
     if (run->record) {
         int recorded;
         vl_status st =
@@ -184,17 +178,6 @@ static int emit(void *arg, const char *in, size_t len, size_t full_len,
             return -1;
         }
         run->n_recorded += (size_t)recorded;
-    }
-    switch (vl_result_verdict(res)) {
-    case VL_UNDELIVERABLE:
-        run->n_undeliverable++;
-        break;
-    case VL_UNKNOWN:
-        run->n_unknown++;
-        break;
-    case VL_DELIVERABLE:
-    case VL_RISKY:
-        break;
     }
     if (run->json)
         return print_json(run, res, in, full_len > len ? full_len : len);
@@ -240,22 +223,8 @@ static int check_stdin(check_run *run)
 }
 
 enum {
-    OPT_JSON = 256,
-    OPT_OFFLINE,
-    OPT_EXPLAIN,
-    OPT_RESOLVER,
-    OPT_DNS_TIMEOUT,
-    OPT_DNS_TRIES,
-    OPT_CONCURRENCY,
+    OPT_JSON = MV_OPT__PIPELINE_END,
     OPT_DEADLINE,
-    OPT_TTL_MIN,
-    OPT_TTL_MAX,
-    OPT_NO_PROVIDER,
-    OPT_NO_SPOOF,
-    OPT_DISPOSABLE,
-    OPT_FREE,
-    OPT_ROLE,
-    OPT_TYPO,
     OPT_STORE,
     OPT_SCOPE,
     OPT_RECORD,
@@ -264,117 +233,45 @@ enum {
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
-    {"offline", no_argument, NULL, OPT_OFFLINE},
-    {"explain", no_argument, NULL, OPT_EXPLAIN},
-    {"resolver", required_argument, NULL, OPT_RESOLVER},
-    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
-    {"dns-tries", required_argument, NULL, OPT_DNS_TRIES},
-    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
-    {"cache-ttl-min", required_argument, NULL, OPT_TTL_MIN},
-    {"cache-ttl-max", required_argument, NULL, OPT_TTL_MAX},
-    {"no-provider-rules", no_argument, NULL, OPT_NO_PROVIDER},
-    {"no-spoof-check", no_argument, NULL, OPT_NO_SPOOF},
-    {"disposable-file", required_argument, NULL, OPT_DISPOSABLE},
-    {"free-file", required_argument, NULL, OPT_FREE},
-    {"role-file", required_argument, NULL, OPT_ROLE},
-    {"typo-file", required_argument, NULL, OPT_TYPO},
     {"store", required_argument, NULL, OPT_STORE},
     {"scope", required_argument, NULL, OPT_SCOPE},
     {"record", no_argument, NULL, OPT_RECORD},
     {"expire-after", required_argument, NULL, OPT_EXPIRE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
+    MV_PIPELINE_LONG_OPTS,
     {NULL, 0, NULL, 0}};
 
-static int parse_uint(const char *s, const char *what, unsigned *out)
-{
-    char *end;
-    unsigned long v;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v > 100000000ul || s[0] == '-') {
-        fprintf(stderr, "mailvet: %s: not a number: '%s'\n", what, s);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
-/* "--resolver" may repeat: join the values with commas (c-ares' list
- * syntax).  The joined string lives until exit. */
-static int add_resolver(char **list, const char *r)
-{
-    size_t old = *list ? strlen(*list) : 0, n = strlen(r);
-    char *grown = realloc(*list, old + n + 2);
-
-    if (grown == NULL || n == 0 || strchr(r, ',') != NULL) {
-        if (grown)
-            *list = grown;
-        fprintf(stderr, "mailvet: --resolver: bad value '%s'\n", r);
-        return -1;
-    }
-    if (old)
-        grown[old++] = ',';
-    memcpy(grown + old, r, n + 1);
-    *list = grown;
-    return 0;
-}
-
 typedef struct cli_opts {
-    vl_options lib;
-    bool json, quiet, explain, record;
-    char *resolvers; /* owned */
+    mv_pipeline pipe;
+    bool json, quiet, record;
     const char *store;
     vl_store_config store_cfg;
 } cli_opts;
 
-static int parse_value(int c, cli_opts *o)
+/* The store's options: 1 when 'c' was one, -1 on a bad value. */
+static int store_option(cli_opts *o, int c, const char *arg)
 {
     switch (c) {
-    case OPT_RESOLVER:
-        return add_resolver(&o->resolvers, optarg);
-    case OPT_DNS_TIMEOUT:
-        return parse_uint(optarg, "--dns-timeout", &o->lib.dns_timeout_ms);
-    case OPT_DNS_TRIES:
-        return parse_uint(optarg, "--dns-tries", &o->lib.dns_tries);
-    case OPT_CONCURRENCY:
-        return parse_uint(optarg, "--concurrency", &o->lib.dns_max_inflight);
-    case OPT_DEADLINE:
-        return parse_uint(optarg, "--deadline", &o->lib.deadline_ms);
-    case OPT_TTL_MIN:
-        return parse_uint(optarg, "--cache-ttl-min", &o->lib.cache_ttl_min_s);
-    case OPT_TTL_MAX:
-        return parse_uint(optarg, "--cache-ttl-max", &o->lib.cache_ttl_max_s);
-    case OPT_DISPOSABLE:
-        o->lib.disposable_file = optarg;
-        return 0;
-    case OPT_FREE:
-        o->lib.free_file = optarg;
-        return 0;
-    case OPT_ROLE:
-        o->lib.role_file = optarg;
-        return 0;
-    case OPT_TYPO:
-        o->lib.typo_file = optarg;
-        return 0;
     case OPT_STORE:
-        o->store = optarg;
-        return 0;
+        o->store = arg;
+        return 1;
     case OPT_SCOPE:
-        o->lib.scope = optarg;
-        return 0;
+        o->pipe.lib.scope = arg;
+        return 1;
+    case OPT_RECORD:
+        o->record = true;
+        return 1;
     case OPT_EXPIRE:
-        if (mv_parse_duration(optarg, &o->store_cfg.expire_after_s) != 0 ||
+        if (mv_parse_duration(arg, &o->store_cfg.expire_after_s) != 0 ||
             o->store_cfg.expire_after_s == 0) {
-            fprintf(stderr, "mailvet: --expire-after: bad value '%s'\n",
-                    optarg);
+            fprintf(stderr, "mailvet: --expire-after: bad value '%s'\n", arg);
             return -1;
         }
-        return 0;
+        return 1;
     }
-    return -1;
+    return 0;
 }
 
 /* Parse options into 'o'; returns -1 on a usage error, 1 for --help. */
@@ -388,21 +285,10 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case OPT_JSON:
             o->json = true;
             break;
-        case OPT_OFFLINE:
-            o->lib.flags |= VL_OPT_OFFLINE;
-            break;
-        case OPT_EXPLAIN:
-            o->explain = true;
-            o->lib.flags |= VL_OPT_EXPLAIN;
-            break;
-        case OPT_NO_PROVIDER:
-            o->lib.flags &= ~(unsigned)VL_OPT_PROVIDER_RULES;
-            break;
-        case OPT_NO_SPOOF:
-            o->lib.flags |= VL_OPT_NO_SPOOF_CHECK;
-            break;
-        case OPT_RECORD:
-            o->record = true;
+        case OPT_DEADLINE:
+            if (mv_parse_uint(optarg, "--deadline", &o->pipe.lib.deadline_ms) <
+                0)
+                return -1;
             break;
         case 'q':
             o->quiet = true;
@@ -411,13 +297,16 @@ static int parse_args(int argc, char **argv, cli_opts *o)
             return 1;
         case '?':
             return -1;
-        default:
-            if (parse_value(c, o) < 0)
+        default: {
+            int r = store_option(o, c, optarg);
+            if (r == 0)
+                r = mv_pipeline_option(&o->pipe, c, optarg);
+            if (r != 1)
                 return -1;
         }
+        }
     }
-    o->lib.resolvers = o->resolvers;
-    if ((o->record || o->lib.scope || o->store_cfg.expire_after_s) &&
+    if ((o->record || o->pipe.lib.scope || o->store_cfg.expire_after_s) &&
         o->store == NULL) {
         fputs("mailvet: --record, --scope and --expire-after need "
               "--store\n",
@@ -447,21 +336,22 @@ static int start(check_run *run, cli_opts *o)
         const char *where = strcmp(o->store, "default") == 0 ? NULL : o->store;
         if ((run->store = mv_store_open(where, &o->store_cfg)) == NULL)
             return -1;
-        o->lib.store = run->store;
-        run->scope = o->lib.scope;
+        o->pipe.lib.store = run->store;
+        run->scope = o->pipe.lib.scope;
         run->record = o->record;
     }
-    if (vl_ctx_new(&o->lib, &run->ctx, err, sizeof err) != VL_OK) {
+
+    if (vl_ctx_new(&o->pipe.lib, &run->ctx, err, sizeof err) != VL_OK) {
         fprintf(stderr, "mailvet: %s\n", err);
         return -1;
     }
     run->json = o->json;
-    run->explain = o->explain;
+    run->explain = o->pipe.explain;
     run->jcap = 16384;
     if ((run->jbuf = malloc(run->jcap)) == NULL ||
         vl_result_new(&run->res) != VL_OK)
         return -1;
-    if (!(o->lib.flags & VL_OPT_OFFLINE) &&
+    if (!(o->pipe.lib.flags & VL_OPT_OFFLINE) &&
         (run->window = mv_window_new(run->ctx, WINDOW, emit, run)) == NULL)
         return -1;
     return 0;
@@ -474,12 +364,12 @@ int mv_cmd_check(int argc, char **argv)
     static char obuf[1 << 16];
     int rc;
 
-    VL_OPTIONS_INIT(&o.lib);
+    mv_pipeline_init(&o.pipe);
     VL_STORE_CONFIG_INIT(&o.store_cfg);
     rc = parse_args(argc, argv, &o);
     if (rc != 0 || optind >= argc) {
         mv_check_usage(rc == 1 ? stdout : stderr);
-        free(o.resolvers);
+        mv_pipeline_free(&o.pipe);
         return rc == 1 ? MV_EXIT_OK : MV_EXIT_USAGE;
     }
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
@@ -495,7 +385,7 @@ int mv_cmd_check(int argc, char **argv)
     vl_result_free(run.res);
     vl_ctx_free(run.ctx);
     vl_store_close(run.store); /* after the context that borrowed it */
-    free(o.resolvers);
+    mv_pipeline_free(&o.pipe);
     if (run.record && !o.quiet)
         fprintf(stderr, "mailvet: %zu verdict(s) recorded in the store\n",
                 run.n_recorded);

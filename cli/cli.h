@@ -22,6 +22,8 @@ enum {
 
 int mv_cmd_check(int argc, char **argv);
 void mv_check_usage(FILE *out);
+int mv_cmd_serve(int argc, char **argv);
+void mv_serve_usage(FILE *out);
 
 int mv_cmd_store(int argc, char **argv);
 void mv_store_usage(FILE *out);

@@ -19,6 +19,7 @@ static void usage(FILE *out)
           "  store COMMAND      the invalid-address store: add, remove, "
           "show,\n"
           "                     list, stats, export, import\n"
+          "  serve              answer checks over HTTP (JSON)\n"
           "\n"
           "Options:\n"
           "  -h, --help         show this help; 'mailvet COMMAND --help' "
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
             mv_check_usage(stdout);
         else if (argc > 2 && strcmp(argv[2], "store") == 0)
             mv_store_usage(stdout);
+        else if (argc > 2 && strcmp(argv[2], "serve") == 0)
+            mv_serve_usage(stdout);
         else
             usage(stdout);
         return MV_EXIT_OK;
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
         return mv_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "store") == 0)
         return mv_cmd_store(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return mv_cmd_serve(argc - 1, argv + 1);
     fprintf(stderr, "mailvet: unknown command '%s'\n", cmd);
     usage(stderr);
     return MV_EXIT_USAGE;

@@ -42,6 +42,8 @@ static void read_env(void)
     assert_true(unbound[0] && blackhole[0]);
 }
 
+static unsigned query_timeout_ms = 1000;
+
 static vl_ctx *make_ctx(const char *resolver, unsigned ttl_min,
                         unsigned ttl_max, unsigned deadline_ms)
 {
@@ -51,7 +53,7 @@ static vl_ctx *make_ctx(const char *resolver, unsigned ttl_min,
 
     VL_OPTIONS_INIT(&opt);
     opt.resolvers = resolver;
-    opt.dns_timeout_ms = 1000;
+    opt.dns_timeout_ms = query_timeout_ms;
     opt.dns_tries = 1;
     opt.cache_ttl_min_s = ttl_min;
     opt.cache_ttl_max_s = ttl_max;
@@ -162,7 +164,10 @@ static void ttl_floor_and_ceiling(void **state)
 
 static void deadline_answers_unknown(void **state)
 {
+    /* the query alone would wait 10 s; the deadline answers at 0.2 s */
+    query_timeout_ms = 10000;
     vl_ctx *ctx = make_ctx(blackhole, 60, 86400, 200);
+    query_timeout_ms = 1000;
     struct timespec t0, t1;
 
     (void)state;
@@ -173,8 +178,8 @@ static void deadline_answers_unknown(void **state)
     assert_true(vl_result_has_reason(r, VL_R_DEADLINE));
     double s = (double)(t1.tv_sec - t0.tv_sec) +
                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    assert_true(s < 0.9);
-    vl_ctx_free(ctx); /* the lookup is still in flight: must not hang */
+    assert_true(s < 5.0); /* far below 10 s, with room for a loaded box */
+    vl_ctx_free(ctx);     /* the lookup is still in flight: must not hang */
 }
 
 static void free_with_checks_in_flight(void **state)

@@ -1,0 +1,46 @@
+/*
+ * serve.h - the state `mailvet serve` shares between its command
+ * (serve.c: options, daemon, signals) and its request handling
+ * (serve_http.c: routes, bodies, asynchronous checks, answers).
+ */
+#ifndef MV_SERVE_H
+#define MV_SERVE_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "apikeys.h"
+#include "ratelimit.h"
+#include "validate.h"
+
+enum { MV_BATCH_MAX = 1000 };
+
+typedef struct mv_server {
+    vl_ctx *ctx;             /* borrowed: outlives the daemon */
+    mv_keys *keys;           /* borrowed */
+    mv_ratelimit *rl;        /* borrowed; NULL: no rate limit */
+    const char *cors_origin; /* borrowed; NULL: no CORS headers */
+    bool check_needs_key;    /* /v1/check needs an API key too */
+    bool offline;            /* for /healthz */
+    unsigned json_flags;     /* VL_JSON_* for every answer */
+    size_t max_body;         /* bytes; over it: 413 */
+    atomic_long inflight;    /* requests begun and not completed */
+    atomic_bool stopping;    /* set at SIGTERM: new requests get 503 */
+} mv_server;
+
+/* MHD_AccessHandlerCallback; 'cls' is the mv_server. */
+enum MHD_Result mv_http_handle(void *cls, struct MHD_Connection *conn,
+                               const char *url, const char *method,
+                               const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls);
+/* MHD_RequestCompletedCallback; 'cls' is the mv_server. */
+void mv_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                       enum MHD_RequestTerminationCode toe);
+
+int mv_cmd_serve(int argc, char **argv);
+void mv_serve_usage(FILE *out);
+
+#endif
