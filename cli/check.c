@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "lines.h"
+#include "options.h"
 #include "validate.h"
 #include "window.h"
 
@@ -47,31 +48,10 @@ void mv_check_usage(FILE *out)
           "\n"
           "Options:\n"
           "  --json                one JSON object per address (JSON Lines)\n"
-          "  --offline             skip the network stages (DNS)\n"
-          "  --explain             show each DNS query behind the verdict\n"
-          "  --resolver HOST[:PORT]  DNS resolver to use (repeatable; "
-          "default:\n"
-          "                        the system's); IPv6 as [ADDR]:PORT\n"
-          "  --dns-timeout MS      first-try timeout of a DNS query [2000]\n"
-          "  --dns-tries N         tries per resolver [2]\n"
-          "  --concurrency N       DNS queries in flight at once [256]\n"
-          "  --deadline MS         per address; past it: unknown, deadline\n"
-          "                        (0: none) [10000]\n"
-          "  --cache-ttl-min S     floor on cached DNS TTLs [60]\n"
-          "  --cache-ttl-max S     ceiling on cached DNS TTLs [86400]\n"
-          "  --no-provider-rules   canonical key without provider rules\n"
-          "                        (Gmail dots, +tags)\n"
-          "  --no-spoof-check      do not flag confusable domains\n"
-          "  --disposable-file F   extra disposable domains, one per line\n"
-          "  --free-file F         extra free-mail domains\n"
-          "  --role-file F         extra role local parts\n"
-          "  --typo-file F         extra typo fixes, \"typo<TAB>fix\" per "
-          "line\n"
-          "                        (a line \"!entry\" removes a built-in "
-          "entry)\n"
-          "  -q, --quiet           no notes on stderr\n"
-          "  -h, --help            show this help\n"
-          "\n"
+          "  --explain             show each DNS query behind the verdict\n",
+          out);
+    mv_lib_opts_usage(out);
+    fputs("\n"
           "Exit status: 0 every address deliverable or risky, 1 any\n"
           "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
           "system error.\n",
@@ -151,10 +131,11 @@ static int print_json(check_run *run, const vl_result *res, const char *in,
 /* Print one answer.  'full_len' > 'len' when the reader cut an
  * over-long line: the JSON echo then says it was cut. */
 static int emit(void *arg, const char *in, size_t len, size_t full_len,
-                vl_result *res)
+                vl_result *res, void *tag)
 {
     check_run *run = arg;
 
+    (void)tag;
     if (res == NULL) {
         fprintf(stderr, "mailvet: check failed: out of memory\n");
         return -1;
@@ -187,7 +168,7 @@ static int check_one(check_run *run, const char *in, size_t len,
         fprintf(stderr, "mailvet: check failed: %s\n", vl_strerror(st));
         return -1;
     }
-    return emit(run, in, len, full_len, run->res);
+    return emit(run, in, len, full_len, run->res, NULL);
 }
 
 static int check_stdin(check_run *run)
@@ -213,119 +194,18 @@ static int check_stdin(check_run *run)
     return rc;
 }
 
-enum {
-    OPT_JSON = 256,
-    OPT_OFFLINE,
-    OPT_EXPLAIN,
-    OPT_RESOLVER,
-    OPT_DNS_TIMEOUT,
-    OPT_DNS_TRIES,
-    OPT_CONCURRENCY,
-    OPT_DEADLINE,
-    OPT_TTL_MIN,
-    OPT_TTL_MAX,
-    OPT_NO_PROVIDER,
-    OPT_NO_SPOOF,
-    OPT_DISPOSABLE,
-    OPT_FREE,
-    OPT_ROLE,
-    OPT_TYPO
-};
+enum { OPT_JSON = MV_OPT_COMMAND, OPT_EXPLAIN };
 
 static const struct option long_opts[] = {
+    MV_LIB_LONG_OPTIONS,
     {"json", no_argument, NULL, OPT_JSON},
-    {"offline", no_argument, NULL, OPT_OFFLINE},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
-    {"resolver", required_argument, NULL, OPT_RESOLVER},
-    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
-    {"dns-tries", required_argument, NULL, OPT_DNS_TRIES},
-    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
-    {"deadline", required_argument, NULL, OPT_DEADLINE},
-    {"cache-ttl-min", required_argument, NULL, OPT_TTL_MIN},
-    {"cache-ttl-max", required_argument, NULL, OPT_TTL_MAX},
-    {"no-provider-rules", no_argument, NULL, OPT_NO_PROVIDER},
-    {"no-spoof-check", no_argument, NULL, OPT_NO_SPOOF},
-    {"disposable-file", required_argument, NULL, OPT_DISPOSABLE},
-    {"free-file", required_argument, NULL, OPT_FREE},
-    {"role-file", required_argument, NULL, OPT_ROLE},
-    {"typo-file", required_argument, NULL, OPT_TYPO},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
-static int parse_uint(const char *s, const char *what, unsigned *out)
-{
-    char *end;
-    unsigned long v;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v > 100000000ul || s[0] == '-') {
-        fprintf(stderr, "mailvet: %s: not a number: '%s'\n", what, s);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
-/* "--resolver" may repeat: join the values with commas (c-ares' list
- * syntax).  The joined string lives until exit. */
-static int add_resolver(char **list, const char *r)
-{
-    size_t old = *list ? strlen(*list) : 0, n = strlen(r);
-    char *grown = realloc(*list, old + n + 2);
-
-    if (grown == NULL || n == 0 || strchr(r, ',') != NULL) {
-        if (grown)
-            *list = grown;
-        fprintf(stderr, "mailvet: --resolver: bad value '%s'\n", r);
-        return -1;
-    }
-    if (old)
-        grown[old++] = ',';
-    memcpy(grown + old, r, n + 1);
-    *list = grown;
-    return 0;
-}
-
 typedef struct cli_opts {
-    vl_options lib;
+    mv_lib_opts lo;
     bool json, quiet, explain;
-    char *resolvers; /* owned */
 } cli_opts;
-
-static int parse_value(int c, cli_opts *o)
-{
-    switch (c) {
-    case OPT_RESOLVER:
-        return add_resolver(&o->resolvers, optarg);
-    case OPT_DNS_TIMEOUT:
-        return parse_uint(optarg, "--dns-timeout", &o->lib.dns_timeout_ms);
-    case OPT_DNS_TRIES:
-        return parse_uint(optarg, "--dns-tries", &o->lib.dns_tries);
-    case OPT_CONCURRENCY:
-        return parse_uint(optarg, "--concurrency", &o->lib.dns_max_inflight);
-    case OPT_DEADLINE:
-        return parse_uint(optarg, "--deadline", &o->lib.deadline_ms);
-    case OPT_TTL_MIN:
-        return parse_uint(optarg, "--cache-ttl-min", &o->lib.cache_ttl_min_s);
-    case OPT_TTL_MAX:
-        return parse_uint(optarg, "--cache-ttl-max", &o->lib.cache_ttl_max_s);
-    case OPT_DISPOSABLE:
-        o->lib.disposable_file = optarg;
-        return 0;
-    case OPT_FREE:
-        o->lib.free_file = optarg;
-        return 0;
-    case OPT_ROLE:
-        o->lib.role_file = optarg;
-        return 0;
-    case OPT_TYPO:
-        o->lib.typo_file = optarg;
-        return 0;
-    }
-    return -1;
-}
 
 /* Parse options into 'o'; returns -1 on a usage error, 1 for --help. */
 static int parse_args(int argc, char **argv, cli_opts *o)
@@ -338,18 +218,9 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case OPT_JSON:
             o->json = true;
             break;
-        case OPT_OFFLINE:
-            o->lib.flags |= VL_OPT_OFFLINE;
-            break;
         case OPT_EXPLAIN:
             o->explain = true;
-            o->lib.flags |= VL_OPT_EXPLAIN;
-            break;
-        case OPT_NO_PROVIDER:
-            o->lib.flags &= ~(unsigned)VL_OPT_PROVIDER_RULES;
-            break;
-        case OPT_NO_SPOOF:
-            o->lib.flags |= VL_OPT_NO_SPOOF_CHECK;
+            o->lo.lib.flags |= VL_OPT_EXPLAIN;
             break;
         case 'q':
             o->quiet = true;
@@ -359,11 +230,10 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case '?':
             return -1;
         default:
-            if (parse_value(c, o) < 0)
+            if (mv_lib_opts_parse(&o->lo, c, optarg) <= 0)
                 return -1;
         }
     }
-    o->lib.resolvers = o->resolvers;
     return 0;
 }
 
@@ -383,7 +253,7 @@ static int start(check_run *run, const cli_opts *o)
 {
     char err[512];
 
-    if (vl_ctx_new(&o->lib, &run->ctx, err, sizeof err) != VL_OK) {
+    if (vl_ctx_new(&o->lo.lib, &run->ctx, err, sizeof err) != VL_OK) {
         fprintf(stderr, "mailvet: %s\n", err);
         return -1;
     }
@@ -393,7 +263,7 @@ static int start(check_run *run, const cli_opts *o)
     if ((run->jbuf = malloc(run->jcap)) == NULL ||
         vl_result_new(&run->res) != VL_OK)
         return -1;
-    if (!(o->lib.flags & VL_OPT_OFFLINE) &&
+    if (!(o->lo.lib.flags & VL_OPT_OFFLINE) &&
         (run->window = mv_window_new(run->ctx, WINDOW, emit, run)) == NULL)
         return -1;
     return 0;
@@ -406,11 +276,11 @@ int mv_cmd_check(int argc, char **argv)
     static char obuf[1 << 16];
     int rc;
 
-    VL_OPTIONS_INIT(&o.lib);
+    mv_lib_opts_init(&o.lo);
     rc = parse_args(argc, argv, &o);
     if (rc != 0 || optind >= argc) {
         mv_check_usage(rc == 1 ? stdout : stderr);
-        free(o.resolvers);
+        mv_lib_opts_free(&o.lo);
         return rc == 1 ? MV_EXIT_OK : MV_EXIT_USAGE;
     }
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
@@ -425,7 +295,7 @@ int mv_cmd_check(int argc, char **argv)
     free(run.jbuf);
     vl_result_free(run.res);
     vl_ctx_free(run.ctx);
-    free(o.resolvers);
+    mv_lib_opts_free(&o.lo);
     if (rc < 0)
         return MV_EXIT_USAGE;
     if (run.n_undeliverable)
