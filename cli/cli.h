@@ -18,5 +18,7 @@ enum {
 
 int mv_cmd_check(int argc, char **argv);
 void mv_check_usage(FILE *out);
+int mv_cmd_clean(int argc, char **argv);
+void mv_clean_usage(FILE *out);
 
 #endif

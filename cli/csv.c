@@ -66,7 +66,7 @@ struct mv_csv {
     int delim;
     bool text, bom, crlf, no_header;
     size_t want;
-    long col;
+    long col, at_col;
 };
 
 const char *mv_csv_problem_name(mv_csv_problem p)
@@ -144,7 +144,7 @@ static mv_csv *make(const mv_csv_opts *o)
     r->delim = o ? o->delimiter : 0;
     r->text = o && o->text;
     r->no_header = o && o->no_header;
-    r->col = -1;
+    r->col = r->at_col = -1;
     r->next_line = 1;
     r->fd = -1;
     if ((r->buf = malloc(r->cap)) == NULL) {
@@ -199,6 +199,15 @@ bool mv_csv_has_bom(const mv_csv *r)
 int mv_csv_delimiter(const mv_csv *r)
 {
     return r->delim;
+}
+void mv_csv_position(const mv_csv *r, uint64_t *offset, uint64_t *line)
+{
+    *offset = r->replay_pos < r->replay_len ? r->replay_off : r->buf_off;
+    *line = r->next_line;
+}
+long mv_csv_at_column(const mv_csv *r)
+{
+    return r->at_col;
 }
 size_t mv_csv_nfields(const mv_csv *r)
 {
@@ -443,6 +452,10 @@ static void fill_row(mv_csv *r, mv_csv_row *row, const char *raw, size_t len,
     row->line = r->rec_line;
     row->offset = r->rec_off;
     row->end = r->rec_off + len;
+    row->next_line = r->rec_line;
+    for (const char *p = raw; (p = memchr(p, '\n', len - (size_t)(p - raw)));
+         p++)
+        row->next_line++;
     row->problem = pb;
     row->nfields = pb == MV_CSV_OK || pb == MV_CSV_INVALID_UTF8 ? r->nf : 0;
     row->data = r->fbuf ? r->fbuf : "";
@@ -523,6 +536,7 @@ static int too_long(mv_csv *r, mv_csv_row *row, const line *ln)
     if (keep < ln->full)
         row->body_len = keep;
     row->end = ln->off + ln->full;
+    row->next_line = ln->no + 1;
     return 1;
 }
 
@@ -660,6 +674,23 @@ static int first_line(mv_csv *r, size_t *len)
     }
 }
 
+/* The field (0-based) holding the first '@' outside quotes, or -1. */
+static long at_column(const char *s, size_t n, int delim)
+{
+    bool quoted = false;
+    long col = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        else if (s[i] == delim && !quoted)
+            col++;
+        else if (s[i] == '@')
+            return col;
+    }
+    return -1;
+}
+
 /* The most frequent of ',', ';', TAB outside quotes; 0 when none. */
 static int guess_delimiter(const char *s, size_t n)
 {
@@ -707,8 +738,10 @@ int mv_csv_begin(mv_csv *r, mv_csv_row *header)
     }
     if (r->text) {
         r->want = 1;
+        r->at_col = 0;
         return 0;
     }
+    r->at_col = at_column(s, n, r->delim);
     init_parser(&r->strict, CSV_STRICT, r->delim);
     init_parser(&r->lenient, 0, r->delim);
     if (r->no_header || has_at)

@@ -52,15 +52,16 @@ typedef struct mv_csv_opts {
 /* One record.  Every pointer is borrowed from the reader and valid
  * until its next call. */
 typedef struct mv_csv_row {
-    const char *raw;  /* the record's bytes as read, with its line end */
-    size_t raw_len;   /* (for MV_CSV_TOO_LONG: the first bytes only) */
-    size_t body_len;  /* raw_len less the line end (LF or CRLF) */
-    uint64_t line;    /* 1-based line number where the record starts */
-    uint64_t offset;  /* byte offset of 'raw' in the input */
-    uint64_t end;     /* offset just past the record: where the next
-                         record starts (resume point) */
-    size_t nfields;   /* decoded fields */
-    const char *data; /* field i is data + off[i], off[i+1] - off[i] */
+    const char *raw;    /* the record's bytes as read, with its line end */
+    size_t raw_len;     /* (for MV_CSV_TOO_LONG: the first bytes only) */
+    size_t body_len;    /* raw_len less the line end (LF or CRLF) */
+    uint64_t line;      /* 1-based line number where the record starts */
+    uint64_t offset;    /* byte offset of 'raw' in the input */
+    uint64_t end;       /* offset just past the record: where the next
+                           record starts (resume point) */
+    uint64_t next_line; /* the line number at 'end' */
+    size_t nfields;     /* decoded fields */
+    const char *data;   /* field i is data + off[i], off[i+1] - off[i] */
     const size_t *off;
     mv_csv_problem problem;
 } mv_csv_row;
@@ -92,11 +93,17 @@ void mv_csv_check_column(mv_csv *r, long col);
  * for a file descriptor that can seek.  -1 on error (errno). */
 int mv_csv_seek(mv_csv *r, uint64_t offset, uint64_t line, size_t nfields);
 
+/* Where the next record will start: its offset and line. */
+void mv_csv_position(const mv_csv *r, uint64_t *offset, uint64_t *line);
+
 bool mv_csv_is_text(const mv_csv *r);
 bool mv_csv_has_bom(const mv_csv *r);
 int mv_csv_delimiter(const mv_csv *r);
 /* The field count every record must have (0 until the first record). */
 size_t mv_csv_nfields(const mv_csv *r);
+/* With no header: the 0-based field of line one that holds the first
+ * '@' (the likely address column), or -1. */
+long mv_csv_at_column(const mv_csv *r);
 /* "\r\n" when the first line ended so, else "\n". */
 const char *mv_csv_line_end(const mv_csv *r);
 /* Bytes read from the input so far (for progress). */

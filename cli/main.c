@@ -16,6 +16,9 @@ static void usage(FILE *out)
           "Commands:\n"
           "  check ADDRESS...   check addresses (or '-' for one per line "
           "on stdin)\n"
+          "  clean IN.csv       split a CSV (or list) into rows to keep and "
+          "to drop,\n"
+          "                     with a report\n"
           "\n"
           "Options:\n"
           "  -h, --help         show this help; 'mailvet COMMAND --help' "
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
         strcmp(cmd, "help") == 0) {
         if (argc > 2 && strcmp(argv[2], "check") == 0)
             mv_check_usage(stdout);
+        else if (argc > 2 && strcmp(argv[2], "clean") == 0)
+            mv_clean_usage(stdout);
         else
             usage(stdout);
         return MV_EXIT_OK;
@@ -50,6 +55,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0)
         return mv_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "clean") == 0)
+        return mv_cmd_clean(argc - 1, argv + 1);
     fprintf(stderr, "mailvet: unknown command '%s'\n", cmd);
     usage(stderr);
     return MV_EXIT_USAGE;
