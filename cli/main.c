@@ -25,9 +25,9 @@ static void usage(FILE *out)
           "for a command\n"
           "  -V, --version      show the version\n"
           "\n"
-          "Exit status: 0 all deliverable or risky, 1 some undeliverable,\n"
-          "3 none undeliverable but some unknown, 2 usage or system "
-          "error.\n",
+          "Exit status of check: 0 all deliverable or risky, 1 some\n"
+          "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
+          "system error.  Of clean: 0 done, 2 usage or I/O error.\n",
           out);
 }
 
