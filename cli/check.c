@@ -148,10 +148,11 @@ static int print_json(check_run *run, const vl_result *res, const char *in,
 /* Print one answer.  'full_len' > 'len' when the reader cut an
  * over-long line: the JSON echo then says it was cut. */
 static int emit(void *arg, const char *in, size_t len, size_t full_len,
-                vl_result *res)
+                vl_result *res, void *tag)
 {
     check_run *run = arg;
 
+    (void)tag;
     if (res == NULL) {
         fprintf(stderr, "mailvet: check failed: out of memory\n");
         return -1;
@@ -196,7 +197,7 @@ static int check_one(check_run *run, const char *in, size_t len,
         fprintf(stderr, "mailvet: check failed: %s\n", vl_strerror(st));
         return -1;
     }
-    return emit(run, in, len, full_len, run->res);
+    return emit(run, in, len, full_len, run->res, NULL);
 }
 
 static int check_stdin(check_run *run)

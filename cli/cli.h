@@ -37,4 +37,7 @@ int mv_parse_duration(const char *s, int64_t *out);
 /* ISO 8601 date or date-time, UTC unless a zone is given. */
 int mv_parse_time(const char *s, int64_t *out);
 
+int mv_cmd_clean(int argc, char **argv);
+void mv_clean_usage(FILE *out);
+
 #endif

@@ -20,15 +20,18 @@ static void usage(FILE *out)
           "show,\n"
           "                     list, stats, export, import\n"
           "  serve              answer checks over HTTP (JSON)\n"
+          "  clean IN.csv       split a CSV (or list) into rows to keep and "
+          "to drop,\n"
+          "                     with a report\n"
           "\n"
           "Options:\n"
           "  -h, --help         show this help; 'mailvet COMMAND --help' "
           "for a command\n"
           "  -V, --version      show the version\n"
           "\n"
-          "Exit status: 0 all deliverable or risky, 1 some undeliverable,\n"
-          "3 none undeliverable but some unknown, 2 usage or system "
-          "error.\n",
+          "Exit status of check: 0 all deliverable or risky, 1 some\n"
+          "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
+          "system error.  Of clean: 0 done, 2 usage or I/O error.\n",
           out);
 }
 
@@ -47,6 +50,8 @@ int main(int argc, char **argv)
             mv_store_usage(stdout);
         else if (argc > 2 && strcmp(argv[2], "serve") == 0)
             mv_serve_usage(stdout);
+        else if (argc > 2 && strcmp(argv[2], "clean") == 0)
+            mv_clean_usage(stdout);
         else
             usage(stdout);
         return MV_EXIT_OK;
@@ -62,6 +67,8 @@ int main(int argc, char **argv)
         return mv_cmd_store(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return mv_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "clean") == 0)
+        return mv_cmd_clean(argc - 1, argv + 1);
     fprintf(stderr, "mailvet: unknown command '%s'\n", cmd);
     usage(stderr);
     return MV_EXIT_USAGE;

@@ -603,31 +603,62 @@ static int import_row(import_run *r, char **f, size_t n, size_t line)
     return r->in_batch >= IMPORT_BATCH ? commit_batch(r) : 0;
 }
 
+enum { IMPORT_FIELDS = 32, IMPORT_ROW_MAX = 1 << 16 };
+
+/* The reader hands out fields as spans; the import wants C strings.
+ * -1 when the row has too many fields or bytes to be an import row. */
+static int row_strings(const mv_csv_row *row, char *buf, char **f, size_t *n)
+{
+    size_t w = 0;
+
+    if (row->nfields > IMPORT_FIELDS)
+        return -1;
+    for (size_t i = 0; i < row->nfields; i++) {
+        size_t len = row->off[i + 1] - row->off[i];
+        if (w + len + 1 > IMPORT_ROW_MAX)
+            return -1;
+        memcpy(buf + w, row->data + row->off[i], len);
+        buf[w + len] = '\0';
+        f[i] = buf + w;
+        w += len + 1;
+    }
+    *n = row->nfields;
+    return 0;
+}
+
 static int import_fd(import_run *r, int fd)
 {
-    mv_csv *c = mv_csv_new(fd);
-    char **f;
-    size_t n, line;
-    bool header = false;
+    /* diagnostic and timestamp are optional trailing columns */
+    mv_csv_opts opts = {.delimiter = ',', .ragged = true};
+    mv_csv *c = mv_csv_new(fd, &opts);
+    static char buf[IMPORT_ROW_MAX];
+    char *f[IMPORT_FIELDS];
+    mv_csv_row row;
+    size_t n;
     int rc;
 
     if (c == NULL)
         return -1;
-    while ((rc = mv_csv_next(c, &f, &n, &line)) > 0) {
-        if (rc == 2) {
-            bad_row(r, line, mv_csv_error(c), NULL);
+    if ((rc = mv_csv_begin(c, &row)) <= 0 ||
+        row_strings(&row, buf, f, &n) != 0 || find_columns(r, f, n) != 0) {
+        if (rc >= 0)
+            fprintf(stderr,
+                    "mailvet: %s:1: the header must name the columns "
+                    "address,status[,diagnostic][,timestamp]\n",
+                    r->name);
+        else
+            fprintf(stderr, "mailvet: %s: %s\n", r->name, strerror(errno));
+        mv_csv_free(c);
+        return -1;
+    }
+    while ((rc = mv_csv_next(c, &row)) > 0) {
+        size_t line = (size_t)row.line;
+        if (row.problem != MV_CSV_OK) {
+            bad_row(r, line, mv_csv_problem_name(row.problem), NULL);
             continue;
         }
-        if (!header) {
-            if (find_columns(r, f, n) != 0) {
-                fprintf(stderr,
-                        "mailvet: %s:%zu: the header must name the columns "
-                        "address,status[,diagnostic][,timestamp]\n",
-                        r->name, line);
-                mv_csv_free(c);
-                return -1;
-            }
-            header = true;
+        if (row_strings(&row, buf, f, &n) != 0) {
+            bad_row(r, line, "row too long", NULL);
             continue;
         }
         if (import_row(r, f, n, line) < 0) {

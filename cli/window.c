@@ -15,6 +15,7 @@ typedef struct slot {
     char *input;
     size_t len, full_len;
     vl_result *res;
+    void *tag;
     vl_status st;
     bool done;
 } slot;
@@ -78,7 +79,7 @@ static int flush(mv_window *w, bool wait)
         if (!ready)
             return rc;
         if (rc == 0 &&
-            w->emit(w->arg, s->input, s->len, s->full_len, s->res) < 0)
+            w->emit(w->arg, s->input, s->len, s->full_len, s->res, s->tag) < 0)
             rc = -1;
         vl_result_free(s->res);
         free(s->input);
@@ -94,6 +95,12 @@ static int flush(mv_window *w, bool wait)
 
 int mv_window_push(mv_window *w, const char *in, size_t len, size_t full_len)
 {
+    return mv_window_push_tag(w, in, len, full_len, NULL, true);
+}
+
+int mv_window_push_tag(mv_window *w, const char *in, size_t len,
+                       size_t full_len, void *tag, bool check)
+{
     slot *s;
 
     if (flush(w, false) < 0)
@@ -107,10 +114,13 @@ int mv_window_push(mv_window *w, const char *in, size_t len, size_t full_len)
     s->len = len;
     s->full_len = full_len;
     s->w = w;
+    s->tag = tag;
     pthread_mutex_lock(&w->mu);
     w->tail++;
+    if (!check)
+        s->done = true;
     pthread_mutex_unlock(&w->mu);
-    if (vl_check_async(w->ctx, in, len, on_done, s) != VL_OK) {
+    if (check && vl_check_async(w->ctx, in, len, on_done, s) != VL_OK) {
         pthread_mutex_lock(&w->mu);
         s->done = true; /* emitted with res NULL: the caller reports it */
         pthread_mutex_unlock(&w->mu);

@@ -27,3 +27,12 @@ target_compile_definitions(replay_dsn PRIVATE _GNU_SOURCE)
 add_test(NAME fuzz/replay_dsn
   COMMAND replay_dsn ${CMAKE_CURRENT_LIST_DIR}/corpus/dsn)
 set_tests_properties(fuzz/replay_dsn PROPERTIES LABELS unit)
+
+# The CSV reader (cli/csv.c) is the program's: link its library instead.
+add_executable(replay_csv ${CMAKE_CURRENT_LIST_DIR}/fuzz_csv.c
+  ${CMAKE_CURRENT_LIST_DIR}/replay.c)
+target_link_libraries(replay_csv PRIVATE mailvet_cli)
+target_compile_definitions(replay_csv PRIVATE _GNU_SOURCE)
+add_test(NAME fuzz/replay_csv
+  COMMAND replay_csv ${CMAKE_CURRENT_LIST_DIR}/corpus/csv)
+set_tests_properties(fuzz/replay_csv PROPERTIES LABELS unit)
