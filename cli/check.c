@@ -24,7 +24,7 @@
 #include "validate.h"
 #include "window.h"
 
-enum { HUMAN_INPUT_MAX = 60, READ_BUF = 1 << 20, WINDOW = 20000 };
+enum { HUMAN_INPUT_MAX = 60, READ_BUF = 1 << 20 };
 
 typedef struct check_run {
     vl_ctx *ctx;
@@ -353,7 +353,8 @@ static int start(check_run *run, cli_opts *o)
         vl_result_new(&run->res) != VL_OK)
         return -1;
     if (!(o->pipe.lib.flags & VL_OPT_OFFLINE) &&
-        (run->window = mv_window_new(run->ctx, WINDOW, emit, run)) == NULL)
+        (run->window = mv_window_new(run->ctx, mv_pipeline_window(&o->pipe),
+                                     emit, run)) == NULL)
         return -1;
     return 0;
 }

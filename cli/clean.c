@@ -38,7 +38,7 @@
 #include "validate.h"
 #include "window.h"
 
-enum { WINDOW = 10000, REASONS_CAP = 2048, MALFORMED_NOTES = 20 };
+enum { REASONS_CAP = 2048, MALFORMED_NOTES = 20 };
 
 typedef struct clean_opts {
     mv_pipeline lo;
@@ -698,7 +698,8 @@ static int start(clean_run *run)
         (run->seen = mv_dedupe_new()) == NULL || mv_report_init(&run->rep) < 0)
         return -1;
     if (!(o->lo.lib.flags & VL_OPT_OFFLINE) &&
-        (run->win = mv_window_new(run->ctx, WINDOW, emit, run)) == NULL)
+        (run->win = mv_window_new(run->ctx, mv_pipeline_window(&o->lo), emit,
+                                  run)) == NULL)
         return -1;
     run->rep.offline = o->lo.lib.flags & VL_OPT_OFFLINE;
     run->rep.input = o->in;

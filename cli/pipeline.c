@@ -140,3 +140,10 @@ int mv_pipeline_option(mv_pipeline *p, int c, const char *arg)
     }
     return set_flag(p, c);
 }
+
+size_t mv_pipeline_window(const mv_pipeline *p)
+{
+    size_t w = 8 * (size_t)p->lib.dns_max_inflight;
+
+    return w < 1024 ? 1024 : w;
+}

@@ -63,6 +63,10 @@ void mv_pipeline_init(mv_pipeline *p);
  * value is bad. */
 int mv_pipeline_option(mv_pipeline *p, int c, const char *arg);
 void mv_pipeline_free(mv_pipeline *p);
+/* How many addresses a batch command keeps in flight: enough to keep
+ * every query slot busy, few enough that an address never waits long in
+ * the queue (its deadline runs from when it is handed over). */
+size_t mv_pipeline_window(const mv_pipeline *p);
 /* The help lines of the pipeline options. */
 void mv_pipeline_usage(FILE *out);
 

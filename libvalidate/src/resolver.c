@@ -114,6 +114,7 @@ struct vl__resolver {
     unsigned inflight;
     bool closing;
     vl__resolver_stats stats;
+    vl__dns_msg scratch; /* one reply parsed at a time (9 KB) */
 };
 
 /* ---- c-ares on libuv ------------------------------------------------ */
@@ -319,12 +320,11 @@ static int keep_records(rrset *s, const vl__dns_msg *m)
 static void fill_rrset(vl__resolver *r, rrset *s, int status,
                        const unsigned char *abuf, int alen)
 {
-    vl__dns_msg *m = NULL;
+    vl__dns_msg *m = &r->scratch; /* the loop thread's alone */
     uint32_t ttl = r->cfg.fail_ttl_s;
 
     s->outcome = outcome_of(status);
-    if (vl__dns_definitive(s->outcome) && abuf != NULL && alen > 0 &&
-        (m = malloc(sizeof *m)) != NULL) {
+    if (vl__dns_definitive(s->outcome) && abuf != NULL && alen > 0) {
         const char *name = strchr(s->key, ' ') + 1;
         if (vl__dns_parse(abuf, (size_t)alen, s->type, name, m) != VL_OK) {
             s->outcome = VL__DNS_MALFORMED;
@@ -342,7 +342,6 @@ static void fill_rrset(vl__resolver *r, rrset *s, int status,
     } else if (vl__dns_definitive(s->outcome)) {
         s->outcome = VL__DNS_MALFORMED; /* no reply to read */
     }
-    free(m);
     s->expires = uv_now(r->loop) + (uint64_t)ttl * 1000;
 }
 
@@ -414,6 +413,10 @@ static void send_next(vl__resolver *r)
     }
 }
 
+/* Queries waiting for a slot: a domain's follow-up queries (its hosts'
+ * addresses, its TXT) go to the front, so domains already started
+ * finish before new ones begin and no address waits behind the whole
+ * queue twice. */
 static void enqueue(vl__resolver *r, rrset *s)
 {
     query *q = calloc(1, sizeof *q);
@@ -429,6 +432,11 @@ static void enqueue(vl__resolver *r, rrset *s)
     q->set = s;
     if (r->inflight < r->cfg.max_inflight) {
         send_query(r, q);
+        return;
+    }
+    if (s->type != T_MX && r->queue_head != NULL) {
+        q->next = r->queue_head;
+        r->queue_head = q;
         return;
     }
     if (r->queue_tail)
@@ -804,7 +812,7 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
 {
     struct ares_options o;
     int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-               ARES_OPT_FLAGS,
+               ARES_OPT_FLAGS | ARES_OPT_SOCK_RCVBUF,
         rc;
 
     memset(&o, 0, sizeof o);
@@ -812,6 +820,11 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
     o.sock_state_cb_data = r;
     o.timeout = (int)r->cfg.timeout_ms;
     o.tries = (int)r->cfg.tries;
+    /* The default 208 KiB holds about 190 answers: with hundreds of
+     * queries in flight, a burst of answers overflowed it and each lost
+     * one cost a retry after the timeout.  The kernel caps the value at
+     * net.core.rmem_max. */
+    o.socket_receive_buffer_size = 4 << 20;
     /* NOCHECKRESP: hand SERVFAIL and REFUSED back to us.  Without it
      * c-ares 1.18 moves on to the next server and, when none is left,
      * reports ECONNREFUSED, which would hide what the server said. */
