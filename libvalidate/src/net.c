@@ -92,6 +92,8 @@ static void on_domain(void *arg, vl__domain_info *info, bool cached)
 {
     job *j = arg;
 
+    /* Counters first: a caller woken by the answer may read them. */
+    publish_stats(j->net);
     if (j->answered) { /* past its deadline: the cache is warm now */
         vl__domain_info_unref(info);
     } else {
@@ -99,7 +101,6 @@ static void on_domain(void *arg, vl__domain_info *info, bool cached)
         stop_timer(j);
         answer(j, VL_OK);
     }
-    publish_stats(j->net);
     job_unref(j);
 }
 
