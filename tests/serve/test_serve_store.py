@@ -210,10 +210,15 @@ def test_scope(tmp):
 
 def test_default_store(tmp):
     s = Server(MAILVET, ["--offline", "--rate-limit", "0", "--store",
-                         "default"],
+                         "default", "--soft-threshold", "2"],
                env={"MAILVET_API_KEYS": "k1", "XDG_DATA_HOME": tmp})
     st, _, _ = bounce(s, {"address": "d@default.example", "status": "550"})
     expect(st == 200, "--store default: recorded")
+    states = [bounce(s, {"address": "two@acme-widgets.com",
+                         "status": "421"})[2]["state"] for _ in range(2)]
+    expect(states == ["pending", "suppressed"],
+           "--soft-threshold 2: the second soft bounce suppresses (%r)" %
+           states)
     expect(s.stop() == 0, "exit 0 (default store)")
     expect(os.path.exists(os.path.join(tmp, "mailvet", "store.db")),
            "--store default is $XDG_DATA_HOME/mailvet/store.db")
