@@ -29,6 +29,9 @@ int mv_cmd_store(int argc, char **argv);
 void mv_store_usage(FILE *out);
 /* Open a store (NULL 'where': the default path); prints why not. */
 vl_store *mv_store_open(const char *where, const vl_store_config *cfg);
+/* One entry as a JSON object, no newline: the fields of "store show
+ * --json" (also the answers of serve's store routes). */
+void mv_store_entry_json(vl_store *st, const vl_store_entry *e, FILE *f);
 /* "store ingest-dsn" (ingest.c). */
 int mv_ingest_dsn(vl_store *st, const char *scope, bool verbose, int argc,
                   char **argv);

@@ -123,3 +123,87 @@ mv_body_err mv_body_parse(const char *body, size_t len, bool batch, size_t max,
     json_decref(root);
     return e;
 }
+
+void mv_bounce_free(mv_bounce *b)
+{
+    free(b->address);
+    free(b->status);
+    free(b->diagnostic);
+    free(b->timestamp);
+    memset(b, 0, sizeof *b);
+}
+
+static char *dup_string(const json_t *s)
+{
+    size_t n = json_string_length(s);
+    char *d = malloc(n + 1);
+
+    if (d != NULL)
+        memcpy(d, json_string_value(s), n + 1);
+    return d;
+}
+
+/* The members of a bounce; NULL when all are good. */
+static const char *read_bounce(const json_t *root, mv_bounce *out,
+                               const char **msg)
+{
+    const json_t *a = json_object_get(root, "address");
+    const json_t *st = json_object_get(root, "status");
+    const json_t *d = json_object_get(root, "diagnostic");
+    const json_t *ts = json_object_get(root, "timestamp");
+    char num[24];
+
+    *msg = "\"address\" must be a string";
+    if (!json_is_string(a))
+        return "bad_address_field";
+    /* A reply code may come as a number (550); an enhanced code or both
+     * only as a string. */
+    *msg = "\"status\" must be an SMTP status such as \"550\" or \"5.1.1\"";
+    if (json_is_integer(st) && json_integer_value(st) >= 0 &&
+        json_integer_value(st) < 1000)
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(st));
+    else if (!json_is_string(st))
+        return "bad_status_field";
+    *msg = "\"diagnostic\" must be a string";
+    if (d != NULL && !json_is_null(d) && !json_is_string(d))
+        return "bad_diagnostic_field";
+    *msg = "\"timestamp\" must be an ISO 8601 string or Unix seconds";
+    if (json_is_integer(ts) && json_integer_value(ts) > 0)
+        out->unix_s = (long long)json_integer_value(ts);
+    else if (ts != NULL && !json_is_null(ts) && !json_is_string(ts))
+        return "bad_timestamp_field";
+    out->address = dup_string(a);
+    out->address_len = json_string_length(a);
+    out->status = json_is_string(st) ? dup_string(st) : strdup(num);
+    if (json_is_string(d))
+        out->diagnostic = dup_string(d);
+    if (json_is_string(ts))
+        out->timestamp = dup_string(ts);
+    *msg = "out of memory";
+    if (out->address == NULL || out->status == NULL ||
+        (json_is_string(d) && out->diagnostic == NULL) ||
+        (json_is_string(ts) && out->timestamp == NULL))
+        return "bad_json";
+    return NULL;
+}
+
+const char *mv_bounce_parse(const char *body, size_t len, mv_bounce *out,
+                            const char **msg)
+{
+    json_error_t jerr;
+    json_t *root;
+    const char *code;
+
+    memset(out, 0, sizeof *out);
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    *msg = "the body is not a JSON object (RFC 8259, UTF-8)";
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return "bad_json";
+    }
+    code = read_bounce(root, out, msg);
+    if (code != NULL)
+        mv_bounce_free(out);
+    json_decref(root);
+    return code;
+}

@@ -1,7 +1,9 @@
 /*
  * http_json.h - read the JSON bodies of `mailvet serve`'s requests:
- * POST /v1/check {"email": "...", "smtp": false} and POST
- * /v1/check/batch {"emails": ["...", ...], "smtp": false}.
+ * POST /v1/check {"email": "...", "smtp": false}, POST
+ * /v1/check/batch {"emails": ["...", ...], "smtp": false} and POST
+ * /v1/bounces {"address": "...", "status": "550", "diagnostic": "...",
+ * "timestamp": "..."}.
  */
 #ifndef MV_HTTP_JSON_H
 #define MV_HTTP_JSON_H
@@ -36,5 +38,24 @@ mv_body_err mv_body_parse(const char *body, size_t len, bool batch, size_t max,
 void mv_emails_free(mv_emails *e);
 /* "bad_json", "bad_email_field", ...: the stable code. */
 const char *mv_body_err_code(mv_body_err e);
+
+/* A bounce to record, copied out of the body (owned). */
+typedef struct mv_bounce {
+    char *address; /* as sent; the store makes the key */
+    size_t address_len;
+    char *status;     /* "550", "5.1.1", "550 5.1.1" (checked later) */
+    char *diagnostic; /* or NULL */
+    char *timestamp;  /* ISO 8601 as sent, or NULL (parsed later) */
+    long long unix_s; /* "timestamp" as a number of Unix seconds, or 0 */
+} mv_bounce;
+
+/* Parse a POST /v1/bounces body.  NULL on success (free 'out' with
+ * mv_bounce_free()); otherwise the stable error code ("bad_json",
+ * "bad_address_field", "bad_status_field", "bad_diagnostic_field",
+ * "bad_timestamp_field"), '*msg' a static English explanation and 'out'
+ * empty. */
+const char *mv_bounce_parse(const char *body, size_t len, mv_bounce *out,
+                            const char **msg);
+void mv_bounce_free(mv_bounce *b);
 
 #endif

@@ -9,6 +9,19 @@
  * check ends by its deadline), then stop the daemon and the context,
  * and exit 0.
  *
+ * The store (--store): one handle shared by every HTTP thread and by
+ * the library context (vl_options.store).  We rely on what validate.h
+ * promises: calls on a handle are serialised by the store's own mutex
+ * (libvalidate/src/store.c; tests/unit/test_store.c shares a handle
+ * between threads), so no lock of ours is needed.  We do not rely on
+ * vl_store_errmsg(), whose text another thread's call may replace, and
+ * we never open a batch (one per handle, it would swallow other
+ * threads' writes).  Store calls run on the HTTP thread that took the
+ * request: a write costs one fsync; waiting for another process's
+ * write lock is bounded by --deadline-ms (the busy timeout), past it
+ * the answer is 503 store_unavailable.  The handle is closed after the
+ * daemon and the context that borrow it are gone.
+ *
  * Limits (slow or greedy clients cannot hold the server): connections
  * in all and per client address, a per-connection idle timeout, a
  * per-connection memory pool that bounds the request line and headers
@@ -32,7 +45,8 @@
 
 typedef struct serve_opts {
     mv_pipeline pipe;
-    const char *listen, *key_file, *cors;
+    const char *listen, *key_file, *cors, *store, *scope;
+    vl_store_config store_cfg;
     unsigned deadline_ms, threads, max_conn, max_per_ip, timeout_s;
     unsigned max_body, max_header, rate, burst;
     bool check_key, verbose;
@@ -51,7 +65,12 @@ enum {
     OPT_CHECK_KEY,
     OPT_RATE,
     OPT_BURST,
-    OPT_CORS
+    OPT_CORS,
+    OPT_STORE,
+    OPT_SCOPE,
+    OPT_SOFT_N,
+    OPT_SOFT_WINDOW,
+    OPT_EXPIRE
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +87,11 @@ static const struct option long_opts[] = {
     {"rate-limit", required_argument, NULL, OPT_RATE},
     {"rate-burst", required_argument, NULL, OPT_BURST},
     {"cors-origin", required_argument, NULL, OPT_CORS},
+    {"store", required_argument, NULL, OPT_STORE},
+    {"scope", required_argument, NULL, OPT_SCOPE},
+    {"soft-threshold", required_argument, NULL, OPT_SOFT_N},
+    {"soft-window", required_argument, NULL, OPT_SOFT_WINDOW},
+    {"expire-after", required_argument, NULL, OPT_EXPIRE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     MV_PIPELINE_LONG_OPTS,
@@ -79,7 +103,8 @@ void mv_serve_usage(FILE *out)
         "usage: mailvet serve [OPTIONS]\n"
         "\n"
         "Answer address checks over HTTP (JSON): GET/POST /v1/check,\n"
-        "POST /v1/check/batch, /healthz, /metrics, /v1/openapi.json, and a\n"
+        "POST /v1/check/batch, POST /v1/bounces, GET/DELETE\n"
+        "/v1/store/ADDRESS, /healthz, /metrics, /v1/openapi.json, and a\n"
         "demo signup form at /.  SIGTERM or SIGINT: finish and exit 0.\n"
         "\n"
         "Options:\n"
@@ -103,10 +128,38 @@ void mv_serve_usage(FILE *out)
         "                        (0: no limit) [20]\n"
         "  --rate-burst B        bucket size of the rate limit [40]\n"
         "  --cors-origin ORIGIN  allow browser calls from ORIGIN ('*': any)\n"
+        "  --store PATH|URI      the invalid-address store: checks answer\n"
+        "                        undeliverable suppressed_<source> for its\n"
+        "                        entries, and the store routes use it\n"
+        "                        ('default': the file 'mailvet store' uses)\n"
+        "  --scope S             the store scope (brand, tenant)\n"
+        "  --soft-threshold N    soft bounces that suppress (2-16) [3]\n"
+        "  --soft-window DUR     ... within this long [30d]\n"
+        "  --expire-after DUR    entries untouched this long do not suppress\n"
         "  -v, --verbose         log libmicrohttpd's errors on stderr\n",
         out);
     mv_pipeline_usage(out);
     fputs("  -h, --help            show this help\n", out);
+}
+
+static int duration(const char *arg, const char *what, int64_t *out)
+{
+    if (mv_parse_duration(arg, out) != 0 || *out == 0) {
+        fprintf(stderr, "mailvet: %s: bad value '%s'\n", what, arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1-64 of [A-Za-z0-9._-], as the store wants: refused at start rather
+ * than as a 500 on every store call. */
+static bool scope_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n >= 1 && n < VL_STORE_SCOPE_CAP &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") == n;
 }
 
 static int serve_value(serve_opts *o, int c, const char *arg)
@@ -139,6 +192,19 @@ static int serve_value(serve_opts *o, int c, const char *arg)
     case OPT_CORS:
         o->cors = arg;
         return 0;
+    case OPT_STORE:
+        o->store = arg;
+        return 0;
+    case OPT_SCOPE:
+        o->scope = arg;
+        return 0;
+    case OPT_SOFT_N:
+        return mv_parse_uint(arg, "--soft-threshold",
+                             &o->store_cfg.soft_threshold);
+    case OPT_SOFT_WINDOW:
+        return duration(arg, "--soft-window", &o->store_cfg.soft_window_s);
+    case OPT_EXPIRE:
+        return duration(arg, "--expire-after", &o->store_cfg.expire_after_s);
     }
     return mv_pipeline_option(&o->pipe, c, arg) == 1 ? 0 : -1;
 }
@@ -147,9 +213,23 @@ static int check_ranges(const serve_opts *o)
 {
     if (o->deadline_ms < 1 || o->deadline_ms > 600000 || o->threads < 1 ||
         o->threads > 64 || o->max_conn < 1 || o->max_per_ip < 1 ||
-        o->timeout_s < 1 || o->max_body < 64 || o->max_header < 4096) {
+        o->timeout_s < 1 || o->max_body < 64 || o->max_header < 4096 ||
+        o->store_cfg.soft_threshold < 2 ||
+        o->store_cfg.soft_threshold > VL_STORE_SOFT_MAX) {
         fprintf(stderr, "mailvet: serve: a value is out of range (see "
                         "--help)\n");
+        return -1;
+    }
+    if (o->scope != NULL && !scope_ok(o->scope)) {
+        fprintf(stderr,
+                "mailvet: --scope: want 1-64 of A-Za-z0-9._-, got "
+                "'%s'\n",
+                o->scope);
+        return -1;
+    }
+    if (o->store == NULL &&
+        (o->scope != NULL || o->store_cfg.expire_after_s != 0)) {
+        fputs("mailvet: --scope and --expire-after need --store\n", stderr);
         return -1;
     }
     return 0;
@@ -309,6 +389,7 @@ static void defaults(serve_opts *o)
     o->max_header = 16384;
     o->rate = 20;
     o->burst = 40;
+    VL_STORE_CONFIG_INIT(&o->store_cfg);
 }
 
 /* The library context, keys and rate limiter behind 'srv'. */
@@ -323,6 +404,19 @@ static int setup(const serve_opts *o, mv_server *srv)
         return -1;
     if (o->rate && (srv->rl = mv_ratelimit_new(o->rate, o->burst)) == NULL)
         return -1;
+    if (o->store != NULL) {
+        vl_store_config cfg = o->store_cfg;
+        /* An HTTP thread waits for another writer's lock at most as long
+         * as a check may take, then answers 503. */
+        cfg.busy_timeout_ms = o->deadline_ms;
+        srv->store = mv_store_open(
+            strcmp(o->store, "default") == 0 ? NULL : o->store, &cfg);
+        if (srv->store == NULL)
+            return -1;
+        srv->scope = o->scope;
+        lib.store = srv->store;
+        lib.scope = o->scope;
+    }
     if (vl_ctx_new(&lib, &srv->ctx, err, sizeof err) != VL_OK) {
         fprintf(stderr, "mailvet: %s\n", err);
         return -1;
@@ -360,6 +454,7 @@ int mv_cmd_serve(int argc, char **argv)
     if (rc == 0)
         rc = run(&o, &srv);
     vl_ctx_free(srv.ctx);
+    vl_store_close(srv.store); /* after the daemon and the context */
     mv_ratelimit_free(srv.rl);
     mv_keys_free(srv.keys);
     mv_pipeline_free(&o.pipe);

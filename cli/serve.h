@@ -22,6 +22,8 @@ typedef struct mv_server {
     vl_ctx *ctx;             /* borrowed: outlives the daemon */
     mv_keys *keys;           /* borrowed */
     mv_ratelimit *rl;        /* borrowed; NULL: no rate limit */
+    vl_store *store;         /* borrowed; NULL: store routes answer 501 */
+    const char *scope;       /* borrowed; the store scope, NULL: none */
     const char *cors_origin; /* borrowed; NULL: no CORS headers */
     bool check_needs_key;    /* /v1/check needs an API key too */
     bool offline;            /* for /healthz */

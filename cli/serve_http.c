@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cli.h"
 #include "http_json.h"
 #include "metrics.h"
 
@@ -361,6 +362,171 @@ static enum MHD_Result metrics(req *r)
                        "text/plain; version=0.0.4; charset=utf-8"));
 }
 
+/* ---- store routes ------------------------------------------------------
+ * POST /v1/bounces, GET and DELETE /v1/store/{address}.  The store calls
+ * are synchronous on this HTTP thread (serve.c says why that is safe and
+ * bounded).  VL_ETEMP, the store could not tell, is always a 503 and
+ * never read as found or not found. */
+
+static enum MHD_Result store_unavailable(req *r)
+{
+    return fail_hdr(r, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+                    "the invalid-address store cannot answer now; retry",
+                    MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+/* 503 for VL_ETEMP, 400 for VL_EINVAL, 500 for anything else. */
+static enum MHD_Result store_error(req *r, vl_status st)
+{
+    if (st == VL_ETEMP)
+        return store_unavailable(r);
+    if (st == VL_EINVAL)
+        return fail(r, MHD_HTTP_BAD_REQUEST, "bad_address",
+                    "not an e-mail address (nor @domain)");
+    return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                "the store failed (out of memory?)");
+}
+
+static enum MHD_Result answer_entry(req *r, unsigned status,
+                                    const vl_store_entry *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f == NULL)
+        return MHD_NO;
+    mv_store_entry_json(r->srv->store, e, f);
+    if (ferror(f)) {
+        fclose(f);
+        free(buf);
+        return MHD_NO;
+    }
+    fclose(f);
+    return queue(r, status, json_owned(buf, len));
+}
+
+/* After a write that succeeded, answer the entry as it is now.  Should
+ * that read fail, the write still happened: say so in a short object
+ * rather than a 503 that would make the client send it again. */
+static enum MHD_Result answer_written(req *r, const char *addr, size_t len,
+                                      bool suppressed)
+{
+    vl_store_entry *e = malloc(sizeof *e);
+    enum MHD_Result ok;
+    char buf[64];
+    int n;
+
+    if (e == NULL)
+        return MHD_NO;
+    if (vl_store_get(r->srv->store, addr, len, r->srv->scope, e) == VL_OK) {
+        ok = answer_entry(r, MHD_HTTP_OK, e);
+    } else {
+        n = snprintf(buf, sizeof buf, "{\"suppressed\":%s}",
+                     suppressed ? "true" : "false");
+        ok = queue(r, MHD_HTTP_OK, json_copy(buf, (size_t)n));
+    }
+    free(e);
+    return ok;
+}
+
+static enum MHD_Result bounce_post(req *r)
+{
+    vl_store_outcome o = {0};
+    mv_bounce b;
+    const char *code, *msg;
+    enum MHD_Result ok;
+    vl_status st;
+    int suppressed = 0;
+
+    if (r->too_big)
+        return fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                    "the request body is over the server's limit");
+    code = mv_bounce_parse(r->body ? r->body : "", r->body_len, &b, &msg);
+    if (code != NULL)
+        return fail(r, MHD_HTTP_BAD_REQUEST, code, msg);
+    o.address = b.address;
+    o.address_len = b.address_len;
+    o.scope = r->srv->scope;
+    o.status = b.status;
+    o.diagnostic = b.diagnostic;
+    o.at = b.unix_s;
+    if (vl_store_status_source(b.status, &o.source) != VL_OK) {
+        ok = fail(r, MHD_HTTP_BAD_REQUEST, "bad_status_field",
+                  "\"status\" is not a bounce: want 4yz, 5yz, 4.x.x or "
+                  "5.x.x");
+    } else if (b.timestamp != NULL && mv_parse_time(b.timestamp, &o.at)) {
+        ok = fail(r, MHD_HTTP_BAD_REQUEST, "bad_timestamp_field",
+                  "\"timestamp\" is not an ISO 8601 date-time");
+    } else if ((st = vl_store_record(r->srv->store, &o, &suppressed)) ==
+               VL_EINVAL) {
+        ok = fail(r, MHD_HTTP_BAD_REQUEST, "bad_address_field",
+                  "\"address\" is not an e-mail address (nor @domain)");
+    } else if (st != VL_OK) {
+        ok = store_error(r, st);
+    } else {
+        ok = answer_written(r, b.address, b.address_len, suppressed != 0);
+    }
+    mv_bounce_free(&b);
+    return ok;
+}
+
+/* GET: the address's own entry in the server's scope, in any state;
+ * else the entry that suppresses it ("@domain", or an unscoped one),
+ * as `mailvet store show` does; else 404. */
+static enum MHD_Result store_get(req *r, const char *addr)
+{
+    vl_store_entry *e = malloc(sizeof *e);
+    size_t len = strlen(addr);
+    enum MHD_Result ok;
+    vl_status st;
+
+    if (e == NULL)
+        return MHD_NO;
+    st = vl_store_get(r->srv->store, addr, len, r->srv->scope, e);
+    if (st == VL_ENOTFOUND)
+        st = vl_store_lookup(r->srv->store, addr, len, r->srv->scope, e);
+    if (st == VL_OK)
+        ok = answer_entry(r, MHD_HTTP_OK, e);
+    else if (st == VL_ENOTFOUND)
+        ok = fail(r, MHD_HTTP_NOT_FOUND, "not_found",
+                  "this address is not in the store");
+    else
+        ok = store_error(r, st);
+    free(e);
+    return ok;
+}
+
+/* DELETE: stop suppressing the address's own entry (kept, with who and
+ * when).  API keys have no names, so "who" is "api". */
+static enum MHD_Result store_delete(req *r, const char *addr)
+{
+    size_t len = strlen(addr);
+    vl_status st =
+        vl_store_remove(r->srv->store, addr, len, r->srv->scope, "api");
+
+    if (st == VL_OK)
+        return answer_written(r, addr, len, false);
+    if (st == VL_ENOTFOUND)
+        return fail(r, MHD_HTTP_NOT_FOUND, "not_found",
+                    "no suppressing entry for this address in the store");
+    return store_error(r, st);
+}
+
+static enum MHD_Result store_route(req *r, const char *url, const char *method)
+{
+    if (r->srv->store == NULL)
+        return fail(r, MHD_HTTP_NOT_IMPLEMENTED, "store_not_configured",
+                    "this server has no invalid-address store");
+    if (strcmp(url, "/v1/bounces") == 0)
+        return bounce_post(r);
+    /* MHD has percent-decoded the path: "/v1/store/a%2Bb%40c.com" is
+     * "a+b@c.com" here. */
+    if (strcmp(method, "DELETE") == 0)
+        return store_delete(r, url + 10);
+    return store_get(r, url + 10);
+}
+
 /* The route of 'url', or MV_ROUTE_OTHER (404). */
 static mv_route route_of(const char *url)
 {
@@ -495,7 +661,7 @@ static enum MHD_Result on_headers(req *r, const char *url, const char *method)
 }
 
 /* Last call: the whole body is in (or the checks are done). */
-static enum MHD_Result on_complete(req *r, const char *method)
+static enum MHD_Result on_complete(req *r, const char *url, const char *method)
 {
     if (r->started)
         return answer_results(r);
@@ -505,10 +671,7 @@ static enum MHD_Result on_complete(req *r, const char *method)
     case MV_ROUTE_BATCH:
         return check_post(r);
     case MV_ROUTE_STORE:
-        /* TODO(store): POST /v1/bounces, GET and DELETE
-         * /v1/store/{address} once the invalid-address store lands. */
-        return fail(r, MHD_HTTP_NOT_IMPLEMENTED, "store_not_configured",
-                    "this server has no invalid-address store");
+        return store_route(r, url, method);
     case MV_ROUTE_HEALTH:
         return health(r);
     case MV_ROUTE_METRICS:
@@ -580,7 +743,7 @@ enum MHD_Result mv_http_handle(void *cls, struct MHD_Connection *conn,
     }
     if (r->queued)
         return MHD_YES;
-    return on_complete(r, method);
+    return on_complete(r, url, method);
 }
 
 void mv_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

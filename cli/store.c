@@ -302,7 +302,7 @@ static int cmd_remove(vl_store *st, const store_opts *o, int argc, char **argv)
     return rc;
 }
 
-static void print_entry_json(vl_store *st, const vl_store_entry *e, FILE *f)
+void mv_store_entry_json(vl_store *st, const vl_store_entry *e, FILE *f)
 {
     char t[4][32];
 
@@ -329,7 +329,13 @@ static void print_entry_json(vl_store *st, const vl_store_entry *e, FILE *f)
             fmt_time(e->last_seen, t[1], 32), fmt_time(e->last_hit, t[2], 32),
             fmt_time(e->removed_at, t[3], 32));
     json_str(f, e->removed_by);
-    fputs("}\n", f);
+    fputc('}', f);
+}
+
+static void print_entry_json(vl_store *st, const vl_store_entry *e, FILE *f)
+{
+    mv_store_entry_json(st, e, f);
+    fputc('\n', f);
 }
 
 static void print_entry_text(vl_store *st, const vl_store_entry *e)
