@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "lines.h"
 #include "pipeline.h"
+#include "storeopts.h"
 #include "validate.h"
 #include "window.h"
 
@@ -34,10 +35,7 @@ typedef struct check_run {
     char *jbuf;
     size_t jcap;
     size_t n_undeliverable, n_unknown;
-    vl_store *store; /* owned; NULL without --store */
-    const char *scope;
-    bool record;
-    size_t n_recorded;
+    mv_store_opts *st; /* --store and friends */
 } check_run;
 
 void mv_check_usage(FILE *out)
@@ -56,23 +54,14 @@ void mv_check_usage(FILE *out)
           "                        (0: none) [10000]\n",
           out);
     mv_pipeline_usage(out);
-    fputs(
-        "  --store PATH|URI      suppress addresses in the invalid-address\n"
-        "                        store (undeliverable, suppressed_<source>,\n"
-        "                        no network work); 'default' is the file\n"
-        "                        'mailvet store' uses by default\n"
-        "  --scope S             the store scope (brand, tenant) to check\n"
-        "  --record              write permanent undeliverable verdicts to\n"
-        "                        the store (never a temporary failure)\n"
-        "  --expire-after DUR    store entries untouched this long do not\n"
-        "                        suppress (365d, 12w, 48h)\n"
-        "  -q, --quiet           no notes on stderr\n"
-        "  -h, --help            show this help\n"
-        "\n"
-        "Exit status: 0 every address deliverable or risky, 1 any\n"
-        "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
-        "system error.\n",
-        out);
+    mv_store_opts_usage(out);
+    fputs("  -q, --quiet           no notes on stderr\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "Exit status: 0 every address deliverable or risky, 1 any\n"
+          "undeliverable, 3 none undeliverable but some unknown, 2 usage or\n"
+          "system error.\n",
+          out);
 }
 
 /* Human output shows the input with controls escaped, cut when long. */
@@ -168,18 +157,8 @@ static int emit(void *arg, const char *in, size_t len, size_t full_len,
     case VL_RISKY:
         break;
     }
-    if (run->record) {
-        int recorded;
-        vl_status st =
-            vl_store_record_result(run->store, res, run->scope, &recorded);
-        if (st != VL_OK) {
-            const char *m = vl_store_errmsg(run->store);
-            fprintf(stderr, "mailvet: store: record: %s%s%s\n",
-                    vl_strerror(st), m[0] ? ": " : "", m);
-            return -1;
-        }
-        run->n_recorded += (size_t)recorded;
-    }
+    if (mv_store_opts_record(run->st, res) < 0)
+        return -1;
     if (run->json)
         return print_json(run, res, in, full_len > len ? full_len : len);
     print_human(run, res, in, len);
@@ -223,57 +202,22 @@ static int check_stdin(check_run *run)
     return rc;
 }
 
-enum {
-    OPT_JSON = MV_OPT__PIPELINE_END,
-    OPT_DEADLINE,
-    OPT_STORE,
-    OPT_SCOPE,
-    OPT_RECORD,
-    OPT_EXPIRE
-};
+enum { OPT_JSON = MV_OPT__PIPELINE_END, OPT_DEADLINE };
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
-    {"store", required_argument, NULL, OPT_STORE},
-    {"scope", required_argument, NULL, OPT_SCOPE},
-    {"record", no_argument, NULL, OPT_RECORD},
-    {"expire-after", required_argument, NULL, OPT_EXPIRE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     MV_PIPELINE_LONG_OPTS,
+    MV_STORE_LONG_OPTS,
     {NULL, 0, NULL, 0}};
 
 typedef struct cli_opts {
     mv_pipeline pipe;
-    bool json, quiet, record;
-    const char *store;
-    vl_store_config store_cfg;
+    mv_store_opts st;
+    bool json, quiet;
 } cli_opts;
-
-/* The store's options: 1 when 'c' was one, -1 on a bad value. */
-static int store_option(cli_opts *o, int c, const char *arg)
-{
-    switch (c) {
-    case OPT_STORE:
-        o->store = arg;
-        return 1;
-    case OPT_SCOPE:
-        o->pipe.lib.scope = arg;
-        return 1;
-    case OPT_RECORD:
-        o->record = true;
-        return 1;
-    case OPT_EXPIRE:
-        if (mv_parse_duration(arg, &o->store_cfg.expire_after_s) != 0 ||
-            o->store_cfg.expire_after_s == 0) {
-            fprintf(stderr, "mailvet: --expire-after: bad value '%s'\n", arg);
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
-}
 
 /* Parse options into 'o'; returns -1 on a usage error, 1 for --help. */
 static int parse_args(int argc, char **argv, cli_opts *o)
@@ -299,7 +243,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case '?':
             return -1;
         default: {
-            int r = store_option(o, c, optarg);
+            int r = mv_store_opts_parse(&o->st, c, optarg);
             if (r == 0)
                 r = mv_pipeline_option(&o->pipe, c, optarg);
             if (r != 1)
@@ -307,14 +251,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         }
         }
     }
-    if ((o->record || o->pipe.lib.scope || o->store_cfg.expire_after_s) &&
-        o->store == NULL) {
-        fputs("mailvet: --record, --scope and --expire-after need "
-              "--store\n",
-              stderr);
-        return -1;
-    }
-    return 0;
+    return mv_store_opts_check(&o->st);
 }
 
 static int run_all(check_run *run, int argc, char **argv)
@@ -333,14 +270,9 @@ static int start(check_run *run, cli_opts *o)
 {
     char err[512];
 
-    if (o->store != NULL) {
-        const char *where = strcmp(o->store, "default") == 0 ? NULL : o->store;
-        if ((run->store = mv_store_open(where, &o->store_cfg)) == NULL)
-            return -1;
-        o->pipe.lib.store = run->store;
-        run->scope = o->pipe.lib.scope;
-        run->record = o->record;
-    }
+    run->st = &o->st;
+    if (mv_store_opts_open(&o->st, &o->pipe.lib) < 0)
+        return -1;
 
     if (vl_ctx_new(&o->pipe.lib, &run->ctx, err, sizeof err) != VL_OK) {
         fprintf(stderr, "mailvet: %s\n", err);
@@ -367,7 +299,7 @@ int mv_cmd_check(int argc, char **argv)
     int rc;
 
     mv_pipeline_init(&o.pipe);
-    VL_STORE_CONFIG_INIT(&o.store_cfg);
+    mv_store_opts_init(&o.st);
     rc = parse_args(argc, argv, &o);
     if (rc != 0 || optind >= argc) {
         mv_check_usage(rc == 1 ? stdout : stderr);
@@ -386,11 +318,8 @@ int mv_cmd_check(int argc, char **argv)
     free(run.jbuf);
     vl_result_free(run.res);
     vl_ctx_free(run.ctx);
-    vl_store_close(run.store); /* after the context that borrowed it */
+    mv_store_opts_close(&o.st, o.quiet); /* after the context */
     mv_pipeline_free(&o.pipe);
-    if (run.record && !o.quiet)
-        fprintf(stderr, "mailvet: %zu verdict(s) recorded in the store\n",
-                run.n_recorded);
     if (rc < 0)
         return MV_EXIT_USAGE;
     if (run.n_undeliverable)

@@ -31,6 +31,7 @@
 #include "csv.h"
 #include "dedupe.h"
 #include "pipeline.h"
+#include "storeopts.h"
 #include "policy.h"
 #include "progress.h"
 #include "report.h"
@@ -42,6 +43,7 @@ enum { REASONS_CAP = 2048, MALFORMED_NOTES = 20 };
 
 typedef struct clean_opts {
     mv_pipeline lo;
+    mv_store_opts st;
     const char *in, *out, *rejects, *report, *report_html, *column;
     mv_csv_opts csv;
     mv_format fmt;
@@ -129,6 +131,7 @@ void mv_clean_usage(FILE *out)
           "Library options (as in 'mailvet check'):\n",
           out);
     mv_pipeline_usage(out);
+    mv_store_opts_usage(out);
     fputs("  --deadline MS         per address; past it: unknown, deadline\n"
           "                        (0: none) [10000]\n"
           "  -q, --quiet           no summary or progress on stderr\n"
@@ -170,6 +173,7 @@ enum {
 
 static const struct option long_opts[] = {
     MV_PIPELINE_LONG_OPTS,
+    MV_STORE_LONG_OPTS,
     {"deadline", required_argument, NULL, OPT_DEADLINE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -265,6 +269,9 @@ static int parse_own(int c, clean_opts *o)
     case OPT_DEADLINE:
         return mv_parse_uint(optarg, "--deadline", &o->lo.lib.deadline_ms);
     }
+    int r = mv_store_opts_parse(&o->st, c, optarg);
+    if (r != 0)
+        return r > 0 ? 0 : -1;
     return mv_pipeline_option(&o->lo, c, optarg) > 0 ? 0 : -1;
 }
 
@@ -289,6 +296,8 @@ static int parse_args(int argc, char **argv, clean_opts *o)
         else if (parse_own(c, o) < 0)
             return -1;
     }
+    if (mv_store_opts_check(&o->st) < 0)
+        return -1;
     if (optind != argc - 1) {
         fprintf(stderr, "mailvet: clean takes one input file ('-': "
                         "stdin)\n");
@@ -451,6 +460,8 @@ static int handle(clean_run *run, const mv_csv_row *row, const vl_result *res)
             return -1;
         }
         join_reasons(run, res, dup);
+        if (!dup && mv_store_opts_record(&run->o->st, res) < 0)
+            return -1;
         oc.verdict = vl_verdict_name(vl_result_verdict(res));
         oc.reasons = run->reasons;
         oc.suggestion = vl_result_suggestion(res);
@@ -688,7 +699,8 @@ static int start(clean_run *run)
     char err[512];
     clean_opts *o = run->o;
 
-    if (open_input(run) < 0 || read_header(run) < 0)
+    if (open_input(run) < 0 || read_header(run) < 0 ||
+        mv_store_opts_open(&o->st, &o->lo.lib) < 0)
         return -1;
     if (vl_ctx_new(&o->lo.lib, &run->ctx, err, sizeof err) != VL_OK) {
         fprintf(stderr, "mailvet: %s\n", err);
@@ -761,6 +773,7 @@ static void cleanup(clean_run *run)
         close(run->fd);
     vl_result_free(run->res);
     vl_ctx_free(run->ctx);
+    mv_store_opts_close(&run->o->st, run->o->quiet); /* after the context */
     mv_dedupe_free(run->seen);
     mv_report_free(&run->rep);
     if (run->out.f != NULL && run->out.f != stdout)
@@ -788,6 +801,7 @@ int mv_cmd_clean(int argc, char **argv)
     int rc;
 
     mv_pipeline_init(&o.lo);
+    mv_store_opts_init(&o.st);
     mv_policy_init(&o.pol);
     o.dedupe = true;
     rc = parse_args(argc, argv, &o);

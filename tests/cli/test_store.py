@@ -203,6 +203,31 @@ def test_record():
     expect(rc == 1, "deliverable not recorded")
 
 
+def test_clean_uses_the_store():
+    s = fresh()
+    run(["store", "--store", s, "add", a("gone")])
+    src = os.path.join(TMP, "list.csv")
+    with open(src, "w") as f:
+        f.write("email,name\n%s,Gone\n%s,Fine\nsomeone-%s@foo.test,Res\n"
+                % (a("gone"), a("fine"), RUN))
+    kept, rej = os.path.join(TMP, "kept.csv"), os.path.join(TMP, "rej.csv")
+    rc, _, err = run(["clean", "--offline", "--quiet", "--store", s,
+                      "--record", src, "--out", kept, "--rejects", rej])
+    expect(rc == 0, "clean --store exit 0: %d %s" % (rc, err))
+    with open(kept) as f:
+        k = f.read()
+    with open(rej) as f:
+        r = f.read()
+    expect(a("fine") in k and a("gone") not in k, "kept: %r" % k)
+    expect("suppressed_manual" in r, "suppressed row rejected: %r" % r)
+    rc, out, _ = run(["store", "--store", s, "show", "--json",
+                      "someone-%s@foo.test" % RUN])
+    expect(rc == 0 and json.loads(out).get("source") == "validation",
+           "clean --record wrote the permanent verdict")
+    rc, _, err = run(["clean", "--offline", "--scope", "x", src])
+    expect(rc == 2 and "need --store" in err, "clean --scope needs --store")
+
+
 def test_concurrent_imports():
     """Two processes import into one file at once: nothing lost."""
     if PG:
