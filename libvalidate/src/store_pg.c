@@ -191,6 +191,13 @@ static vl_status prepare_all(pg_store *s)
     return VL_OK;
 }
 
+/* libpq prints the server's notices and warnings on stderr by default;
+ * a library must not write there (and none of ours needs reading). */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 /* Connect and set the session up.  Defaults come before the URI's
  * expansion, so whatever the URI says wins (libpq: later parameters
  * override earlier ones). */
@@ -224,6 +231,7 @@ static vl_status connect_db(pg_store *s)
         s->broken = true;
         return VL_ETEMP;
     }
+    PQsetNoticeProcessor(s->conn, quiet, NULL);
     snprintf(set, sizeof set,
              "SET lock_timeout = %u; SET statement_timeout = 60000",
              s->lock_timeout_ms);
