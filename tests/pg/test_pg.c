@@ -6,7 +6,10 @@
  *  - server back: the next call reconnects by itself;
  *  - connection lost in a batch: the batch is gone, nothing of it shows;
  *  - two handles writing the same new entry at once: the later one gets
- *    VL_ETEMP instead of overwriting, and its retry counts both.
+ *    VL_ETEMP instead of overwriting, and its retry counts both;
+ *  - several opens of an empty database at once (nodes starting
+ *    together) all succeed and create the schema once; a database from
+ *    a newer mailvet is refused.
  * The shared behaviour (the rules) is tests/unit/test_store.c, run
  * against PostgreSQL too.
  *
@@ -193,6 +196,83 @@ static void concurrent_first_write_loses_nothing(void **state)
     vl_store_close(b);
 }
 
+/* A new database on the test server, and its URI in 'out'. */
+static void new_db(const char *name, char *out, size_t cap)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof cmd,
+             "psql -X -q -v ON_ERROR_STOP=1 -d '%s' -c 'CREATE DATABASE "
+             "%s' >/dev/null",
+             uri, name);
+    if (system(cmd) != 0)
+        fail_msg("%s failed", cmd);
+    snprintf(out, cap, "%.*s/%s", (int)(strrchr(uri, '/') - uri), uri, name);
+}
+
+/* The first line of psql's answer to 'sql' on 'db'. */
+static void query(const char *db, const char *sql, char *out, size_t cap)
+{
+    char cmd[1024];
+    FILE *p;
+
+    snprintf(cmd, sizeof cmd, "psql -X -q -tA -d '%s' -c \"%s\"", db, sql);
+    out[0] = '\0';
+    if ((p = popen(cmd, "r")) == NULL)
+        fail_msg("%s failed", cmd);
+    if (fgets(out, (int)cap, p) != NULL)
+        out[strcspn(out, "\n")] = '\0';
+    pclose(p);
+}
+
+struct opener {
+    const char *uri;
+    vl_status rc;
+};
+
+static void *open_close(void *arg)
+{
+    struct opener *o = arg;
+    vl_store *st;
+    char err[512];
+
+    o->rc = vl_store_open(o->uri, NULL, &st, err, sizeof err);
+    if (o->rc == VL_OK)
+        vl_store_close(st);
+    else
+        fprintf(stderr, "open: %s\n", err);
+    return NULL;
+}
+
+static void nodes_starting_together_migrate_once(void **state)
+{
+    char db[640], ans[64], err[512];
+    struct opener o[8];
+    pthread_t t[8];
+    vl_store *st;
+    (void)state;
+
+    new_db("race", db, sizeof db);
+    for (int i = 0; i < 8; i++) {
+        o[i].uri = db;
+        pthread_create(&t[i], NULL, open_close, &o[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(o[i].rc, VL_OK);
+    }
+    query(db,
+          "SELECT count(*) || ' ' || max(version) FROM "
+          "mailvet.schema_version",
+          ans, sizeof ans);
+    assert_string_equal(ans, "1 1");
+    /* a newer mailvet's database: refused, not misread */
+    query(db, "INSERT INTO mailvet.schema_version (version) VALUES (99)", ans,
+          sizeof ans);
+    assert_int_equal(vl_store_open(db, NULL, &st, err, sizeof err), VL_EDATA);
+    assert_non_null(strstr(err, "newer"));
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -206,6 +286,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(server_down_is_never_an_answer),
         cmocka_unit_test(lost_batch_is_gone),
         cmocka_unit_test(concurrent_first_write_loses_nothing),
+        cmocka_unit_test(nodes_starting_together_migrate_once),
     };
 
     if (argc != 3) {
