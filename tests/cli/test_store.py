@@ -6,7 +6,9 @@ $XDG_DATA_HOME, suppression in check (suppressed_<source>, scopes,
 domain-wide), --record, and two processes importing into one file.
 
 usage: test_store.py PATH/TO/mailvet [STORE]   (STORE: a postgresql://
-URI to run against PostgreSQL; default a SQLite file per test)
+URI to run against PostgreSQL; default a SQLite file per test.  With a
+URI each test that wants a store of its own gets a new database on that
+server, made with psql)
 """
 import csv
 import io
@@ -16,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 MAILVET = sys.argv[1]
 PG = sys.argv[2] if len(sys.argv) > 2 else None
@@ -42,9 +45,12 @@ _n = [0]
 
 def fresh():
     """A store of its own for one test."""
-    if PG:
-        return PG
     _n[0] += 1
+    if PG:
+        name = "mv_%s_%d" % (RUN, _n[0])
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", PG,
+                        "-c", 'CREATE DATABASE "%s"' % name], check=True)
+        return urllib.parse.urlsplit(PG)._replace(path="/" + name).geturl()
     return os.path.join(TMP, "s%d.db" % _n[0])
 
 
