@@ -166,6 +166,33 @@ static void removal_keeps_history_and_hard_bounce_brings_back(void **state)
     vl_store_close(st);
 }
 
+/* Misses are remembered (SQLite), but never past another process's
+ * write: a suppression added elsewhere is seen at once. */
+static void misses_forgotten_when_another_writes(void **state)
+{
+    vl_store *a = open_store(0), *b = open_store(0);
+    const char *x = addr("later", "acme-widgets.com");
+    const char *y = addr("someone", "dom-later.example.net");
+    char dom[300];
+    (void)state;
+
+    snprintf(dom, sizeof dom, "@%s", strchr(y, '@') + 1);
+    for (int i = 0; i < 3; i++) { /* the second and third are from memory */
+        assert_int_equal(look(a, x, NULL, NULL), VL_ENOTFOUND);
+        assert_int_equal(look(a, y, NULL, NULL), VL_ENOTFOUND);
+    }
+    assert_int_equal(rec(b, VL_SRC_MANUAL, x, NULL, 0, NULL), VL_OK);
+    assert_int_equal(look(a, x, NULL, NULL), VL_OK);
+    assert_int_equal(look(a, y, NULL, NULL), VL_ENOTFOUND);
+    assert_int_equal(rec(b, VL_SRC_MANUAL, dom, NULL, 0, NULL), VL_OK);
+    assert_int_equal(look(a, y, NULL, NULL), VL_OK);
+    /* and removal elsewhere shows too (hits are never remembered) */
+    assert_int_equal(vl_store_remove(b, x, strlen(x), NULL, "bob"), VL_OK);
+    assert_int_equal(look(a, x, NULL, NULL), VL_ENOTFOUND);
+    vl_store_close(a);
+    vl_store_close(b);
+}
+
 static void expiry_stops_suppressing(void **state)
 {
     vl_store *st = open_store(0), *exp;
@@ -596,6 +623,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hard_bounce_suppresses_at_once),
+        cmocka_unit_test(misses_forgotten_when_another_writes),
         cmocka_unit_test(soft_bounces_need_three_in_thirty_days),
         cmocka_unit_test(removal_keeps_history_and_hard_bounce_brings_back),
         cmocka_unit_test(expiry_stops_suppressing),
