@@ -24,19 +24,9 @@
 
 #include "cli/csv.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            broken(#cond, __LINE__);                                          \
-    } while (0)
-
-static void broken(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_csv.c:%d: invariant broken: %s\n", line, what);
-    __builtin_trap();
-}
 
 static int blank(const uint8_t *s, size_t n)
 {

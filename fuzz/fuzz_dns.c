@@ -14,15 +14,7 @@
 #include <string.h>
 
 #include "dns.h"
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__,        \
-                    __LINE__, #cond);                                         \
-            __builtin_trap();                                                 \
-        }                                                                     \
-    } while (0)
+#include "fuzz_check.h"
 
 static void check_host(const char *h)
 {

@@ -33,19 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            broken(#cond, __LINE__);                                          \
-    } while (0)
-
-static void broken(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_syntax.c:%d: invariant broken: %s\n", line, what);
-    __builtin_trap();
-}
 
 /* Default options but offline: no loop thread and no DNS query, so an
  * input's outcome depends on its bytes alone and runs stay fast. */
