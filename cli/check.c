@@ -31,7 +31,8 @@ typedef struct check_run {
     vl_ctx *ctx;
     vl_result *res; /* offline: reused for every address */
     mv_window *window;
-    bool json, explain;
+    bool json, explain, quiet;
+    bool told_port_blocked; /* the note on stderr, once */
     char *jbuf;
     size_t jcap;
     size_t n_undeliverable, n_unknown;
@@ -88,10 +89,25 @@ static void print_human_input(const char *s, size_t len)
 static void print_explain(const vl_result *res)
 {
     vl_dns_query q;
+    vl_smtp_line l;
 
     for (size_t i = 0; vl_result_dns_query(res, i, &q) == VL_OK; i++)
         printf("    %-5s %-40s %-9s ttl=%-6u %s\n", q.type, q.name, q.outcome,
                q.ttl, q.answers);
+    for (size_t i = 0; vl_result_smtp_line(res, i, &l) == VL_OK; i++)
+        printf("    %6ums %c: %s\n", l.ms, l.dir, l.text);
+}
+
+/* " smtp=550 5.1.1 (mx1.example.com)" */
+static void print_smtp(const vl_result *res)
+{
+    vl_smtp_info s;
+
+    if (vl_result_smtp(res, &s) != VL_OK || s.code == 0)
+        return;
+    printf("  smtp=%d%s%s", s.code, s.enhanced[0] ? " " : "", s.enhanced);
+    if (s.retry_after_s)
+        printf(" retry-after=%us", s.retry_after_s);
 }
 
 static void print_human(check_run *run, const vl_result *res, const char *in,
@@ -108,6 +124,7 @@ static void print_human(check_run *run, const vl_result *res, const char *in,
                vl_reason_name(vl_result_reason(res, i)));
     if (mx != NULL)
         printf("  mx=%s", mx);
+    print_smtp(res);
     if (sugg != NULL)
         printf("  (did you mean %s?)", sugg);
     putchar('\n');
@@ -156,6 +173,16 @@ static int emit(void *arg, const char *in, size_t len, size_t full_len,
     case VL_DELIVERABLE:
     case VL_RISKY:
         break;
+    }
+    if (vl_result_has_reason(res, VL_R_SMTP_PORT_BLOCKED) &&
+        !run->told_port_blocked && !run->quiet) {
+        run->told_port_blocked = true;
+        fprintf(stderr,
+                "mailvet: outbound SMTP (port 25) looks blocked here: "
+                "several unrelated\n"
+                "mail hosts timed out or refused before any greeting; the "
+                "probe stops\n"
+                "and the rest are unknown (smtp_port_blocked)\n");
     }
     if (mv_store_opts_record(run->st, res) < 0)
         return -1;
@@ -234,6 +261,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
             if (mv_parse_uint(optarg, "--deadline", &o->pipe.lib.deadline_ms) <
                 0)
                 return -1;
+            o->pipe.deadline_set = true;
             break;
         case 'q':
             o->quiet = true;
@@ -251,6 +279,8 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         }
         }
     }
+    if (mv_pipeline_finish(&o->pipe) < 0)
+        return -1;
     return mv_store_opts_check(&o->st);
 }
 
@@ -279,6 +309,7 @@ static int start(check_run *run, cli_opts *o)
         return -1;
     }
     run->json = o->json;
+    run->quiet = o->quiet;
     run->explain = o->pipe.explain;
     run->jcap = 16384;
     if ((run->jbuf = malloc(run->jcap)) == NULL ||

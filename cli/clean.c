@@ -267,6 +267,7 @@ static int parse_own(int c, clean_opts *o)
         o->resume = true;
         return 0;
     case OPT_DEADLINE:
+        o->lo.deadline_set = true;
         return mv_parse_uint(optarg, "--deadline", &o->lo.lib.deadline_ms);
     }
     int r = mv_store_opts_parse(&o->st, c, optarg);
@@ -296,7 +297,7 @@ static int parse_args(int argc, char **argv, clean_opts *o)
         else if (parse_own(c, o) < 0)
             return -1;
     }
-    if (mv_store_opts_check(&o->st) < 0)
+    if (mv_pipeline_finish(&o->lo) < 0 || mv_store_opts_check(&o->st) < 0)
         return -1;
     if (optind != argc - 1) {
         fprintf(stderr, "mailvet: clean takes one input file ('-': "

@@ -29,6 +29,21 @@ enum {
     MV_OPT_FREE,
     MV_OPT_ROLE,
     MV_OPT_TYPO,
+    MV_OPT_SMTP,
+    MV_OPT_SMTP_LOOPBACK,
+    MV_OPT_SMTP_PORT,
+    MV_OPT_SMTP_TLS,
+    MV_OPT_SMTP_FROM,
+    MV_OPT_SMTP_HELO,
+    MV_OPT_SMTP_SOURCE,
+    MV_OPT_SMTP_TIMEOUT,
+    MV_OPT_SMTP_CONNECT_TIMEOUT,
+    MV_OPT_SMTP_PER_CONN,
+    MV_OPT_SMTP_PER_HOST,
+    MV_OPT_SMTP_RATE,
+    MV_OPT_SMTP_PROVIDERS,
+    MV_OPT_RETRY_GREYLISTED,
+    MV_OPT_GREYLIST_WAIT,
     MV_OPT__PIPELINE_END /* a command's own options start here */
 };
 
@@ -46,14 +61,34 @@ enum {
         {"disposable-file", required_argument, NULL, MV_OPT_DISPOSABLE},      \
         {"free-file", required_argument, NULL, MV_OPT_FREE},                  \
         {"role-file", required_argument, NULL, MV_OPT_ROLE},                  \
+        {"typo-file", required_argument, NULL, MV_OPT_TYPO},                  \
+        {"smtp", no_argument, NULL, MV_OPT_SMTP},                             \
+        {"smtp-allow-loopback", no_argument, NULL, MV_OPT_SMTP_LOOPBACK},     \
+        {"smtp-port", required_argument, NULL, MV_OPT_SMTP_PORT},             \
+        {"smtp-tls", required_argument, NULL, MV_OPT_SMTP_TLS},               \
+        {"smtp-from", required_argument, NULL, MV_OPT_SMTP_FROM},             \
+        {"smtp-helo", required_argument, NULL, MV_OPT_SMTP_HELO},             \
+        {"smtp-source", required_argument, NULL, MV_OPT_SMTP_SOURCE},         \
+        {"smtp-timeout", required_argument, NULL, MV_OPT_SMTP_TIMEOUT},       \
+        {"smtp-connect-timeout", required_argument, NULL,                     \
+         MV_OPT_SMTP_CONNECT_TIMEOUT},                                        \
+        {"smtp-rcpt-per-conn", required_argument, NULL,                       \
+         MV_OPT_SMTP_PER_CONN},                                               \
+        {"smtp-per-host", required_argument, NULL, MV_OPT_SMTP_PER_HOST},     \
+        {"smtp-rate", required_argument, NULL, MV_OPT_SMTP_RATE},             \
+        {"smtp-providers", required_argument, NULL, MV_OPT_SMTP_PROVIDERS},   \
+        {"retry-greylisted", no_argument, NULL, MV_OPT_RETRY_GREYLISTED},     \
     {                                                                         \
-        "typo-file", required_argument, NULL, MV_OPT_TYPO                     \
+        "greylist-wait-max", required_argument, NULL, MV_OPT_GREYLIST_WAIT    \
     }
 
 typedef struct mv_pipeline {
-    vl_options lib;  /* lib.resolvers points into 'resolvers' */
-    bool explain;    /* --explain: VL_JSON_EXPLAIN in the output */
-    char *resolvers; /* owned: the --resolver values joined by commas */
+    vl_options lib;        /* lib.resolvers points into 'resolvers' */
+    bool explain;          /* --explain: VL_JSON_EXPLAIN in the output */
+    char *resolvers;       /* owned: the --resolver values joined by commas */
+    bool deadline_set;     /* the command's --deadline was given */
+    bool retry_greylisted; /* --retry-greylisted */
+    unsigned greylist_wait_s; /* --greylist-wait-max [360] */
 } mv_pipeline;
 
 /* Library defaults; no resolver list. */
@@ -63,6 +98,10 @@ void mv_pipeline_init(mv_pipeline *p);
  * value is bad. */
 int mv_pipeline_option(mv_pipeline *p, int c, const char *arg);
 void mv_pipeline_free(mv_pipeline *p);
+/* After the options are read: settings that depend on each other (the
+ * SMTP probe's deadline and greylisting wait).  -1 after a message when
+ * they do not fit together. */
+int mv_pipeline_finish(mv_pipeline *p);
 /* How many addresses a batch command keeps in flight: enough to keep
  * every query slot busy, few enough that an address never waits long in
  * the queue (its deadline runs from when it is handed over). */

@@ -209,8 +209,11 @@ static int serve_value(serve_opts *o, int c, const char *arg)
     return mv_pipeline_option(&o->pipe, c, arg) == 1 ? 0 : -1;
 }
 
-static int check_ranges(const serve_opts *o)
+static int check_ranges(serve_opts *o)
 {
+    o->pipe.deadline_set = true; /* serve's own --deadline-ms */
+    if (mv_pipeline_finish(&o->pipe) < 0)
+        return -1;
     if (o->deadline_ms < 1 || o->deadline_ms > 600000 || o->threads < 1 ||
         o->threads > 64 || o->max_conn < 1 || o->max_per_ip < 1 ||
         o->timeout_s < 1 || o->max_body < 64 || o->max_header < 4096 ||

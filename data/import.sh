@@ -184,7 +184,8 @@ psl_version() {
 }
 
 # --------------------------------------------------------------------------
-# Validation.  validate DIR checks DIR/{disposable,free,role,typos}.txt.
+# Validation.  validate DIR checks DIR/{disposable,free,role,typos}.txt,
+# and the hand-made unverifiable.txt when DIR has it.
 # --------------------------------------------------------------------------
 errors=0
 fail() { echo "import.sh: FAIL: $*" >&2; errors=$((errors + 1)); }
@@ -211,6 +212,9 @@ validate() {
     check_lines "$d/disposable.txt" "$DOMAIN_RE"
     check_lines "$d/free.txt" "$DOMAIN_RE"
     check_lines "$d/role.txt" "$ROLE_RE"
+    if [ -e "$d/unverifiable.txt" ]; then
+        check_lines "$d/unverifiable.txt" "$DOMAIN_RE"
+    fi
 
     # typos.txt: "typo<TAB>fix", sorted and unique by the first column.
     local t="$d/typos.txt"

@@ -134,7 +134,21 @@ VL_API const char *vl_verdict_name(vl_verdict v);
     X(SUPPRESSED_SOFT_BOUNCE, "suppressed_soft_bounce", UNDELIVERABLE)        \
     X(SUPPRESSED_VALIDATION, "suppressed_validation", UNDELIVERABLE)          \
     X(SUPPRESSED_MANUAL, "suppressed_manual", UNDELIVERABLE)                  \
-    X(STORE_UNAVAILABLE, "store_unavailable", UNKNOWN)
+    X(STORE_UNAVAILABLE, "store_unavailable", UNKNOWN)                        \
+    X(CATCH_ALL, "catch_all", RISKY)                                          \
+    X(SMTP_MAILBOX_UNKNOWN, "smtp_mailbox_unknown", UNDELIVERABLE)            \
+    X(MAILBOX_FULL, "mailbox_full", RISKY)                                    \
+    X(SMTP_GREYLISTED, "smtp_greylisted", UNKNOWN)                            \
+    X(SMTP_UNAVAILABLE, "smtp_unavailable", UNKNOWN)                          \
+    X(SMTP_BLOCKED, "smtp_blocked", UNKNOWN)                                  \
+    X(SMTP_CONNECT_FAILED, "smtp_connect_failed", UNKNOWN)                    \
+    X(SMTP_TIMEOUT, "smtp_timeout", UNKNOWN)                                  \
+    X(SMTP_TLS_FAILED, "smtp_tls_failed", UNKNOWN)                            \
+    X(SMTP_PROTOCOL_ERROR, "smtp_protocol_error", UNKNOWN)                    \
+    X(SMTPUTF8_UNSUPPORTED, "smtputf8_unsupported", UNDELIVERABLE)            \
+    X(SMTP_PORT_BLOCKED, "smtp_port_blocked", UNKNOWN)                        \
+    X(SMTP_UNVERIFIABLE_PROVIDER, "smtp_unverifiable_provider", UNKNOWN)      \
+    X(SMTP_REJECTED, "smtp_rejected", UNKNOWN)
 
 typedef enum vl_reason {
 #define VL__REASON_ENUM(id, name, verdict) VL_R_##id,
@@ -158,11 +172,12 @@ typedef enum vl_stage {
     VL_STAGE_NORMALISE = 1u << 1,
     VL_STAGE_TABLES = 1u << 2,
     VL_STAGE_DNS = 1u << 3,
-    VL_STAGE_STORE = 1u << 4 /* runs after tables, before dns */
+    VL_STAGE_STORE = 1u << 4, /* runs after tables, before dns */
+    VL_STAGE_SMTP = 1u << 5   /* the RCPT probe, after dns */
 } vl_stage;
 
-/* "syntax", "normalise", "tables", "dns", "store"; NULL for anything
- * else. */
+/* "syntax", "normalise", "tables", "dns", "store", "smtp"; NULL for
+ * anything else. */
 VL_API const char *vl_stage_name(vl_stage s);
 
 /* ---- Options and context -------------------------------------------- */
@@ -177,8 +192,22 @@ enum {
     VL_OPT_NO_SPOOF_CHECK = 1u << 2,
     /* Keep each DNS query's evidence for vl_result_json(VL_JSON_EXPLAIN)
      * (costs memory per cached domain). */
-    VL_OPT_EXPLAIN = 1u << 3
+    VL_OPT_EXPLAIN = 1u << 3,
+    /* Run the SMTP RCPT probe after DNS (off by default): ask the MX
+     * whether the mailbox exists.  Never sends DATA. */
+    VL_OPT_SMTP = 1u << 4,
+    /* Let the probe connect to loopback MX addresses (127.0.0.0/8, ::1),
+     * for tests; a loopback MX is then not mx_private_address.  Private
+     * and link-local ranges are never probed. */
+    VL_OPT_SMTP_ALLOW_LOOPBACK = 1u << 5
 };
+
+/* STARTTLS use of the SMTP probe. */
+typedef enum vl_smtp_tls {
+    VL_SMTP_TLS_OPPORTUNISTIC = 0, /* when offered; plain if it fails */
+    VL_SMTP_TLS_NEVER = 1,
+    VL_SMTP_TLS_REQUIRE = 2 /* no TLS: unknown, smtp_tls_failed */
+} vl_smtp_tls;
 
 typedef struct vl_store vl_store; /* opaque: the invalid-address store */
 
@@ -211,6 +240,26 @@ typedef struct vl_options {
      * or "" means only entries without a scope. */
     vl_store *store;
     const char *scope;
+    /* The SMTP probe (VL_OPT_SMTP).  Strings are borrowed and copied
+     * during vl_ctx_new(). */
+    unsigned smtp_port;      /* [25] */
+    vl_smtp_tls smtp_tls;    /* [VL_SMTP_TLS_OPPORTUNISTIC] */
+    const char *smtp_from;   /* MAIL FROM; NULL or "" = "<>" [NULL] */
+    const char *smtp_helo;   /* EHLO name; NULL = this host's name */
+    const char *smtp_source; /* local IP address to bind; NULL = any */
+    unsigned smtp_connect_timeout_ms; /* [10000] */
+    unsigned smtp_timeout_ms;         /* each reply [30000] */
+    unsigned smtp_rcpt_per_conn;      /* RCPTs per connection [50] */
+    unsigned smtp_per_host; /* connections per MX address at once [2] */
+    unsigned smtp_rate;     /* new connections per second per MX
+                               address; 0 = no limit [10] */
+    /* Greylisted (4xx at RCPT): wait up to this long and try once more;
+     * 0 = answer smtp_greylisted at once [0]. */
+    unsigned smtp_greylist_wait_ms;
+    /* Extra domains whose mail hosts accept every RCPT or block probes
+     * (matched against the address's domain and its MX hosts, with
+     * their parents), as the other table files; NULL = none. */
+    const char *smtp_providers_file;
 } vl_options;
 
 /* Fill *opt with defaults; 'size' is sizeof *opt as the caller knows it. */
@@ -240,6 +289,10 @@ typedef struct vl_stats {
     uint64_t dns_cache_hits;   /* answers and domains found cached */
     uint64_t dns_coalesced;    /* lookups that joined one in flight */
     uint64_t domains_resolved; /* domains looked up (not cached) */
+    uint64_t smtp_connections; /* TCP connections the probe opened */
+    uint64_t smtp_rcpts;       /* RCPT commands sent (catch-all too) */
+    /* Nonzero once the probe decided outbound port 25 is blocked. */
+    uint64_t smtp_port_blocked;
 } vl_stats;
 
 /* A snapshot of the counters; any thread. */
@@ -339,6 +392,36 @@ VL_API size_t vl_result_dns_query_count(const vl_result *res);
 /* Fill '*out' with the i-th query; VL_EINVAL when i is past the end. */
 VL_API vl_status vl_result_dns_query(const vl_result *res, size_t i,
                                      vl_dns_query *out);
+
+/* The SMTP probe's findings.  Strings are borrowed from the result. */
+typedef struct vl_smtp_info {
+    const char *host;       /* the MX host spoken to, or "" */
+    const char *ip;         /* its address, or "" */
+    unsigned port;          /* 0 when no connection was made */
+    int code;               /* the reply that decided, or 0 */
+    const char *enhanced;   /* RFC 3463 code "5.1.1", or "" */
+    const char *text;       /* its text (cut at 511 bytes), or "" */
+    int catch_all;          /* 1 accepts every RCPT, 0 not, -1 unknown */
+    int tls;                /* nonzero when STARTTLS was in use */
+    int smtputf8;           /* nonzero when the MX offered SMTPUTF8 */
+    unsigned retry_after_s; /* greylisted: seconds to wait, else 0 */
+} vl_smtp_info;
+
+/* VL_ENOTFOUND when the probe did not run for this address. */
+VL_API vl_status vl_result_smtp(const vl_result *res, vl_smtp_info *out);
+
+/* The dialogue behind the probe's verdict (needs VL_OPT_EXPLAIN): the
+ * lines of its connection that concern this address. */
+typedef struct vl_smtp_line {
+    unsigned ms;      /* since the connection started */
+    char dir;         /* 'C' we sent it, 'S' the server did */
+    const char *text; /* without CR LF; long lines cut */
+} vl_smtp_line;
+
+VL_API size_t vl_result_smtp_line_count(const vl_result *res);
+/* VL_EINVAL when i is past the end. */
+VL_API vl_status vl_result_smtp_line(const vl_result *res, size_t i,
+                                     vl_smtp_line *out);
 
 /* ---- Store -----------------------------------------------------------
  * The invalid-address store: addresses that must not be mailed again.

@@ -25,6 +25,13 @@ void vl_options_init(vl_options *opt, size_t size)
     def.cache_ttl_max_s = 86400;
     def.cache_fail_ttl_s = 10;
     def.cache_max_entries = 200000;
+    def.smtp_port = 25;
+    def.smtp_tls = VL_SMTP_TLS_OPPORTUNISTIC;
+    def.smtp_connect_timeout_ms = 10000;
+    def.smtp_timeout_ms = 30000;
+    def.smtp_rcpt_per_conn = 50;
+    def.smtp_per_host = 2;
+    def.smtp_rate = 10;
     memset(opt, 0, size);
     memcpy(opt, &def, def.struct_size);
 }
@@ -107,7 +114,8 @@ vl_status vl_ctx_new(const vl_options *in, vl_ctx **out, char *err,
         (st = open_spoof(ctx)) != VL_OK)
         goto fail;
     if (!(opt.flags & VL_OPT_OFFLINE) &&
-        (st = vl__net_start(&opt, &ctx->net, err, err_cap)) != VL_OK)
+        (st = vl__net_start(&opt, &ctx->tables.unverifiable, &ctx->net, err,
+                            err_cap)) != VL_OK)
         goto fail;
     *out = ctx;
     return VL_OK;

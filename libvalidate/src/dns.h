@@ -98,6 +98,9 @@ typedef struct vl__domain_info {
     vl_reason reasons[4];
     int best;         /* index into mx of the chosen host, or -1 */
     bool implicit_mx; /* mx[0] is the domain itself (RFC 5321 §5.1) */
+    /* A loopback address counts as usable (set before classifying, for
+     * the SMTP probe's tests with VL_OPT_SMTP_ALLOW_LOOPBACK). */
+    bool loopback_ok;
     unsigned n_mx;
     vl__mx_host *mx;
     unsigned n_log;
@@ -110,6 +113,8 @@ void vl__domain_info_unref(vl__domain_info *d);
 /* Is the address loopback, private, link-local, multicast, reserved or
  * otherwise not routable on the public Internet?  (RFC 6890 tables.) */
 bool vl__dns_addr_private(const vl__dns_addr *a);
+/* 127.0.0.0/8 or ::1. */
+bool vl__dns_addr_loopback(const vl__dns_addr *a);
 
 /* Decide the DNS reasons of a domain whose lookups are complete:
  * fills d->reasons and d->best from d->mx (dns_classify.c). 'mx_outcome'

@@ -69,10 +69,11 @@ static vl_reason temp_reason(vl__dns_outcome o)
     return VL_R_DNS_ERROR;
 }
 
-static bool has_public(const vl__mx_host *h)
+static bool has_public(const vl__mx_host *h, bool loopback_ok)
 {
     for (unsigned i = 0; i < h->n_addr; i++)
-        if (!vl__dns_addr_private(&h->addr[i]))
+        if (!vl__dns_addr_private(&h->addr[i]) ||
+            (loopback_ok && vl__dns_addr_loopback(&h->addr[i])))
             return true;
     return false;
 }
@@ -89,7 +90,7 @@ static void classify_hosts(vl__domain_info *d, bool spf_rejects_all)
         const vl__mx_host *h = &d->mx[i];
         if (h->n_addr > 0 && first_any < 0)
             first_any = (int)i;
-        if (d->best < 0 && has_public(h))
+        if (d->best < 0 && has_public(h, d->loopback_ok))
             d->best = (int)i;
         if (h->n_addr == 0 && temp == VL__DNS_ANSWER) {
             if (!vl__dns_definitive(h->a))
@@ -171,6 +172,16 @@ static bool private4(const uint8_t *b)
         if (in4(b, blocks[i].net, blocks[i].bits))
             return true;
     return false;
+}
+
+bool vl__dns_addr_loopback(const vl__dns_addr *a)
+{
+    static const uint8_t lo6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                    0, 0, 0, 0, 0, 0, 0, 1};
+
+    if (a->family == 4)
+        return a->bytes[0] == 127;
+    return memcmp(a->bytes, lo6, 16) == 0;
 }
 
 bool vl__dns_addr_private(const vl__dns_addr *a)

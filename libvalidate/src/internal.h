@@ -60,7 +60,9 @@ typedef struct vl__tables {
     vl__strset typo_deletes; /* target with one byte deleted -> target */
     vl__strset plus;         /* providers that document +tags */
     vl__strset typo_heads, typo_tails; /* every prefix/suffix of a target */
-    char **arenas;                     /* owned copies of file contents */
+    /* providers whose RCPT answers mean nothing (the SMTP probe) */
+    vl__strset unverifiable;
+    char **arenas; /* owned copies of file contents */
     size_t n_arenas;
 } vl__tables;
 
@@ -87,6 +89,40 @@ struct vl_ctx {
     char scope[VL_STORE_SCOPE_CAP];
 };
 
+enum {
+    VL__SMTP_TEXT_CAP = 512,    /* reply text kept in a result */
+    VL__SMTP_ENHANCED_CAP = 16, /* "5.1.1": class.subject.detail */
+    VL__SMTP_IP_CAP = 46,       /* INET6_ADDRSTRLEN */
+    VL__SMTP_HOST_CAP = 256     /* a host name and its NUL */
+};
+
+/* One line of an SMTP dialogue, for --explain. */
+typedef struct vl__smtp_line {
+    uint32_t ms; /* since the connection started */
+    char dir;    /* 'C' sent, 'S' received */
+    char *text;  /* owned */
+} vl__smtp_line;
+
+/* What the SMTP probe found about one address (smtp.c). */
+typedef struct vl__smtp_outcome {
+    bool ran;         /* the stage ran: a probe, or a reason not to */
+    vl_reason reason; /* VL_R__COUNT: accepted, nothing to add */
+    int code;         /* the reply that decided, or 0 */
+    char enhanced[VL__SMTP_ENHANCED_CAP];
+    char text[VL__SMTP_TEXT_CAP];
+    char host[VL__SMTP_HOST_CAP]; /* the MX host spoken to, or "" */
+    char ip[VL__SMTP_IP_CAP];
+    unsigned port;
+    int catch_all;          /* 1 yes, 0 no, -1 could not tell */
+    bool tls, smtputf8;     /* TLS in use; SMTPUTF8 advertised */
+    unsigned retry_after_s; /* greylisted: when to try again */
+    size_t n_lines;         /* transcript (VL_OPT_EXPLAIN) */
+    vl__smtp_line *lines;   /* owned */
+} vl__smtp_outcome;
+
+/* Free the transcript and empty the outcome. */
+void vl__smtp_outcome_clear(vl__smtp_outcome *o);
+
 struct vl_result {
     vl_verdict verdict;
     unsigned stages;
@@ -102,6 +138,7 @@ struct vl_result {
     char suggestion[VL__FIELD_CAP];
     struct vl__domain_info *dns; /* a reference, or NULL */
     int dns_cached;
+    vl__smtp_outcome smtp;
 };
 
 /* Add a reason (once) and raise the verdict to what it implies. */

@@ -2,7 +2,7 @@
  * net.c - the context's event loop thread and the checks waiting on it.
  *
  * A context that may use the network owns one libuv loop, run by one
- * thread, on which c-ares and (later) the SMTP prober live.  Any thread
+ * thread, on which c-ares and the SMTP prober live.  Any thread
  * hands it work through a locked queue and a uv_async wake-up; answers
  * come back through the caller's callback on the loop thread, or, for
  * the synchronous vl_check(), through a condition variable.
@@ -15,6 +15,7 @@
 #include "net.h"
 
 #include "resolver.h"
+#include "smtp.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct vl__net {
     job *head, *tail; /* submitted, not yet started; under mu */
     bool stopping;    /* under mu */
     vl__resolver *resolver;
+    vl__prober *prober; /* NULL without VL_OPT_SMTP */
     unsigned deadline_ms;
     vl_stats stats; /* a snapshot the loop thread publishes; under mu */
 };
@@ -65,6 +67,13 @@ static void publish_stats(vl__net *n)
     n->stats.dns_cache_hits = rs.rrset_hits + rs.domain_hits;
     n->stats.dns_coalesced = rs.coalesced;
     n->stats.domains_resolved = rs.domains_resolved;
+    if (n->prober != NULL) {
+        vl__prober_stats ps;
+        vl__prober_get_stats(n->prober, &ps);
+        n->stats.smtp_connections = ps.connections;
+        n->stats.smtp_rcpts = ps.rcpts;
+        n->stats.smtp_port_blocked = ps.port_blocked;
+    }
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -88,6 +97,65 @@ static void stop_timer(job *j)
     uv_close((uv_handle_t *)&j->timer, on_timer_closed);
 }
 
+static void on_smtp(void *arg, vl__smtp_outcome *o)
+{
+    job *j = arg;
+
+    publish_stats(j->net);
+    if (j->answered) { /* past its deadline */
+        vl__smtp_outcome_clear(o);
+    } else {
+        vl_result *res = j->res;
+        vl__smtp_outcome_clear(&res->smtp);
+        res->smtp = *o; /* the transcript moves into the result */
+        if (o->ran)
+            res->stages |= VL_STAGE_SMTP;
+        if (o->reason != VL_R__COUNT)
+            vl__result_add(res, o->reason);
+        stop_timer(j);
+        answer(j, VL_OK);
+    }
+    job_unref(j);
+}
+
+/* The probe runs for an address that DNS found a mail host for and
+ * nothing has ruled out or left in doubt. */
+static bool wants_probe(const vl__net *n, const vl_result *res)
+{
+    return n->prober != NULL && res->dns != NULL && res->dns->best >= 0 &&
+           res->verdict <= VL_RISKY;
+}
+
+/* "local@domain" as RCPT TO takes it: the local part as normalised
+ * (NFC, quotes kept), the domain as A-labels. */
+static bool rcpt_of(const vl_result *res, char *out, size_t cap)
+{
+    const char *at = strrchr(res->address, '@');
+    size_t ll = at ? (size_t)(at - res->address) : 0;
+    size_t dl = strlen(res->domain_ascii);
+
+    if (at == NULL || ll + 1 + dl >= cap)
+        return false;
+    memcpy(out, res->address, ll);
+    out[ll] = '@';
+    memcpy(out + ll + 1, res->domain_ascii, dl + 1);
+    return true;
+}
+
+static void start_probe(job *j)
+{
+    char rcpt[VL__FIELD_CAP];
+
+    if (!rcpt_of(j->res, rcpt, sizeof rcpt)) {
+        stop_timer(j);
+        answer(j, VL_OK);
+        return;
+    }
+    j->refs++;
+    vl__prober_probe(j->net->prober, j->domain, j->res->dns, rcpt,
+                     j->res->smtputf8 != 0, on_smtp, j);
+}
+
 static void on_domain(void *arg, vl__domain_info *info, bool cached)
 {
     job *j = arg;
@@ -98,8 +166,12 @@ static void on_domain(void *arg, vl__domain_info *info, bool cached)
         vl__domain_info_unref(info);
     } else {
         vl__result_set_dns(j->res, info, cached);
-        stop_timer(j);
-        answer(j, VL_OK);
+        if (wants_probe(j->net, j->res)) {
+            start_probe(j);
+        } else {
+            stop_timer(j);
+            answer(j, VL_OK);
+        }
     }
     job_unref(j);
 }
@@ -153,6 +225,8 @@ static void on_wake(uv_async_t *a)
         list = next;
     }
     if (stopping) {
+        vl__prober_free(n->prober); /* probes: smtp_unavailable */
+        n->prober = NULL;
         vl__resolver_free(n->resolver); /* waiters get NULL: dns_error */
         n->resolver = NULL;
         uv_close((uv_handle_t *)&n->wake, NULL);
@@ -166,8 +240,8 @@ static void loop_main(void *arg)
     uv_run(&n->loop, UV_RUN_DEFAULT);
 }
 
-vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
-                        size_t err_cap)
+vl_status vl__net_start(const vl_options *opt, const vl__strset *unverifiable,
+                        vl__net **out, char *err, size_t err_cap)
 {
     vl__resolver_config cfg = {
         .servers = opt->resolvers,
@@ -179,6 +253,8 @@ vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
         .fail_ttl_s = opt->cache_fail_ttl_s,
         .max_entries = opt->cache_max_entries,
         .explain = (opt->flags & VL_OPT_EXPLAIN) != 0,
+        .allow_loopback = (opt->flags & VL_OPT_SMTP) &&
+                          (opt->flags & VL_OPT_SMTP_ALLOW_LOOPBACK),
     };
     vl__net *n = calloc(1, sizeof *n);
     vl_status st;
@@ -193,6 +269,15 @@ vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
     }
     if ((st = vl__resolver_new(&n->loop, &cfg, &n->resolver, err, err_cap)) !=
         VL_OK) {
+        uv_loop_close(&n->loop);
+        free(n);
+        return st;
+    }
+    if ((opt->flags & VL_OPT_SMTP) &&
+        (st = vl__prober_new(&n->loop, opt, unverifiable, &n->prober, err,
+                             err_cap)) != VL_OK) {
+        vl__resolver_free(n->resolver);
+        uv_run(&n->loop, UV_RUN_DEFAULT);
         uv_loop_close(&n->loop);
         free(n);
         return st;

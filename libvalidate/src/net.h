@@ -9,9 +9,11 @@
 
 typedef struct vl__net vl__net;
 
-/* Start the loop thread with a resolver configured from 'opt'. */
-vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
-                        size_t err_cap);
+/* Start the loop thread with a resolver configured from 'opt', and the
+ * SMTP prober when VL_OPT_SMTP is set ('unverifiable' is its table of
+ * providers not to probe, borrowed for the net's life). */
+vl_status vl__net_start(const vl_options *opt, const vl__strset *unverifiable,
+                        vl__net **out, char *err, size_t err_cap);
 /* Stop the thread; checks still waiting are answered "unknown". */
 void vl__net_stop(vl__net *n);
 

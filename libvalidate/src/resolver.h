@@ -22,6 +22,7 @@ typedef struct vl__resolver_config {
     unsigned fail_ttl_s;           /* how long a failure is remembered */
     unsigned max_entries;          /* cache size (RRsets and domains each) */
     bool explain;                  /* keep each query's evidence */
+    bool allow_loopback; /* a loopback MX is usable (SMTP probe tests) */
 } vl__resolver_config;
 
 typedef struct vl__resolver_stats {

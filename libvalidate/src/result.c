@@ -16,6 +16,8 @@ vl_status vl_result_new(vl_result **out)
     if (*out == NULL)
         return VL_ENOMEM;
     (*out)->dns = NULL;
+    (*out)->smtp.lines = NULL;
+    (*out)->smtp.n_lines = 0;
     vl__result_reset(*out);
     return VL_OK;
 }
@@ -25,6 +27,7 @@ void vl_result_free(vl_result *res)
     if (res == NULL)
         return;
     vl__domain_info_unref(res->dns);
+    vl__smtp_outcome_clear(&res->smtp);
     free(res);
 }
 
@@ -47,6 +50,7 @@ void vl__result_reset(vl_result *res)
     vl__domain_info_unref(res->dns);
     res->dns = NULL;
     res->dns_cached = 0;
+    vl__smtp_outcome_clear(&res->smtp);
     res->verdict = VL_DELIVERABLE;
     res->stages = 0;
     res->n_reasons = 0;
@@ -174,6 +178,42 @@ int vl_result_dns_cached(const vl_result *res)
 }
 
 static const char *type_name(uint16_t t);
+
+vl_status vl_result_smtp(const vl_result *res, vl_smtp_info *out)
+{
+    const vl__smtp_outcome *o = &res->smtp;
+
+    memset(out, 0, sizeof *out);
+    if (!o->ran)
+        return VL_ENOTFOUND;
+    out->host = o->host;
+    out->ip = o->ip;
+    out->port = o->port;
+    out->code = o->code;
+    out->enhanced = o->enhanced;
+    out->text = o->text;
+    out->catch_all = o->catch_all;
+    out->tls = o->tls;
+    out->smtputf8 = o->smtputf8;
+    out->retry_after_s = o->retry_after_s;
+    return VL_OK;
+}
+
+size_t vl_result_smtp_line_count(const vl_result *res)
+{
+    return res->smtp.n_lines;
+}
+
+vl_status vl_result_smtp_line(const vl_result *res, size_t i,
+                              vl_smtp_line *out)
+{
+    if (i >= res->smtp.n_lines)
+        return VL_EINVAL;
+    out->ms = res->smtp.lines[i].ms;
+    out->dir = res->smtp.lines[i].dir;
+    out->text = res->smtp.lines[i].text;
+    return VL_OK;
+}
 
 size_t vl_result_dns_query_count(const vl_result *res)
 {
@@ -442,6 +482,69 @@ static void put_dns(jbuf *b, const vl_result *res, unsigned flags)
     PUTS(b, "]");
 }
 
+static void put_plain(jbuf *b, const char *s, size_t n);
+
+/* "smtp": what the probe found; when explaining, "smtp_transcript". */
+static void put_smtp(jbuf *b, const vl_result *res, unsigned flags)
+{
+    const vl__smtp_outcome *o = &res->smtp;
+
+    PUTS(b, ",\"smtp\":{\"host\":");
+    if (o->host[0])
+        put_cstr(b, o->host);
+    else
+        PUTS(b, "null");
+    PUTS(b, ",\"ip\":");
+    if (o->ip[0])
+        put_cstr(b, o->ip);
+    else
+        PUTS(b, "null");
+    PUTS(b, ",\"port\":");
+    put_uint(b, o->port);
+    PUTS(b, ",\"code\":");
+    put_uint(b, (unsigned long)o->code);
+    PUTS(b, ",\"enhanced\":");
+    put_cstr(b, o->enhanced);
+    PUTS(b, ",\"text\":");
+    put_cstr(b, o->text);
+    PUTS(b, ",\"catch_all\":");
+    if (o->catch_all < 0)
+        PUTS(b, "null");
+    else if (o->catch_all)
+        PUTS(b, "true");
+    else
+        PUTS(b, "false");
+    if (o->tls)
+        PUTS(b, ",\"tls\":true");
+    else
+        PUTS(b, ",\"tls\":false");
+    if (o->smtputf8)
+        PUTS(b, ",\"smtputf8\":true");
+    else
+        PUTS(b, ",\"smtputf8\":false");
+    if (o->retry_after_s > 0) {
+        PUTS(b, ",\"retry_after\":");
+        put_uint(b, o->retry_after_s);
+    }
+    PUTS(b, "}");
+    if (!(flags & VL_JSON_EXPLAIN))
+        return;
+    PUTS(b, ",\"smtp_transcript\":[");
+    for (size_t i = 0; i < o->n_lines; i++) {
+        char dir[2] = {o->lines[i].dir, '\0'};
+        if (i)
+            PUTS(b, ",");
+        PUTS(b, "{\"ms\":");
+        put_uint(b, o->lines[i].ms);
+        PUTS(b, ",\"dir\":");
+        put_plain(b, dir, 1);
+        PUTS(b, ",\"line\":");
+        put_cstr(b, o->lines[i].text);
+        PUTS(b, "}");
+    }
+    PUTS(b, "]");
+}
+
 /* Names we know need no escaping go out as they are, with quotes. */
 static void put_plain(jbuf *b, const char *s, size_t n)
 {
@@ -521,6 +624,8 @@ size_t vl_result_json(const vl_result *res, const char *input,
     }
     if (res->stages & VL_STAGE_DNS)
         put_dns(&b, res, flags);
+    if (res->stages & VL_STAGE_SMTP)
+        put_smtp(&b, res, flags);
     put_stages(&b, res->stages);
     PUTS(&b, "}");
     if (b.cap > 0)

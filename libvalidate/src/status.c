@@ -104,6 +104,8 @@ const char *vl_stage_name(vl_stage s)
         return "dns";
     case VL_STAGE_STORE:
         return "store";
+    case VL_STAGE_SMTP:
+        return "smtp";
     }
     return NULL;
 }

@@ -21,9 +21,9 @@
 #include <string.h>
 
 extern const char vl__data_disposable[], vl__data_free[], vl__data_role[],
-    vl__data_typos[];
+    vl__data_typos[], vl__data_unverifiable[];
 extern const size_t vl__data_disposable_len, vl__data_free_len,
-    vl__data_role_len, vl__data_typos_len;
+    vl__data_role_len, vl__data_typos_len, vl__data_unverifiable_len;
 
 /* Providers that document "+tag" sub-addressing: the tag is dropped from
  * the canonical key.  Gmail also ignores dots, and googlemail.com is
@@ -271,7 +271,8 @@ vl_status vl__tables_load(vl__tables *t, const vl_options *opt, char *err,
         (st = vl__strset_init(&t->typo_deletes, 2048, true)) != VL_OK ||
         (st = vl__strset_init(&t->plus, 64, false)) != VL_OK ||
         (st = vl__strset_init(&t->typo_heads, 2048, false)) != VL_OK ||
-        (st = vl__strset_init(&t->typo_tails, 2048, false)) != VL_OK)
+        (st = vl__strset_init(&t->typo_tails, 2048, false)) != VL_OK ||
+        (st = vl__strset_init(&t->unverifiable, 64, false)) != VL_OK)
         return st;
     for (size_t i = 0; i < sizeof plus_providers / sizeof *plus_providers; i++)
         if ((st = vl__strset_put(&t->plus, plus_providers[i],
@@ -283,7 +284,8 @@ vl_status vl__tables_load(vl__tables *t, const vl_options *opt, char *err,
     if ((st = BUILTIN(disposable, disposable, KIND_DOMAIN)) != VL_OK ||
         (st = BUILTIN(free_mail, free, KIND_DOMAIN)) != VL_OK ||
         (st = BUILTIN(role, role, KIND_LOCAL)) != VL_OK ||
-        (st = BUILTIN(typo, typos, KIND_TYPO)) != VL_OK)
+        (st = BUILTIN(typo, typos, KIND_TYPO)) != VL_OK ||
+        (st = BUILTIN(unverifiable, unverifiable, KIND_DOMAIN)) != VL_OK)
         return st;
 #undef BUILTIN
     if ((st = load_file(t, &t->disposable, opt->disposable_file, KIND_DOMAIN,
@@ -293,7 +295,9 @@ vl_status vl__tables_load(vl__tables *t, const vl_options *opt, char *err,
         (st = load_file(t, &t->role, opt->role_file, KIND_LOCAL, err,
                         err_cap)) != VL_OK ||
         (st = load_file(t, &t->typo, opt->typo_file, KIND_TYPO, err,
-                        err_cap)) != VL_OK)
+                        err_cap)) != VL_OK ||
+        (st = load_file(t, &t->unverifiable, opt->smtp_providers_file,
+                        KIND_DOMAIN, err, err_cap)) != VL_OK)
         return st;
     return index_targets(t);
 }
@@ -309,6 +313,7 @@ void vl__tables_free(vl__tables *t)
     vl__strset_free(&t->plus);
     vl__strset_free(&t->typo_heads);
     vl__strset_free(&t->typo_tails);
+    vl__strset_free(&t->unverifiable);
     for (size_t i = 0; i < t->n_arenas; i++)
         free(t->arenas[i]);
     free(t->arenas);
