@@ -16,6 +16,7 @@ endfunction()
 
 vl_fuzz_replay(syntax)
 vl_fuzz_replay(dns)
+vl_fuzz_replay(smtp)
 
 # The bounce reader lives in the CLI (it needs GMime, the library does
 # not): its replay compiles cli/dsn.c in.
