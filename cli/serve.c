@@ -427,6 +427,7 @@ static int setup(const serve_opts *o, mv_server *srv)
     srv->cors_origin = o->cors;
     srv->check_needs_key = o->check_key;
     srv->offline = (lib.flags & VL_OPT_OFFLINE) != 0;
+    srv->smtp = (lib.flags & VL_OPT_SMTP) != 0;
     srv->json_flags = o->pipe.explain ? VL_JSON_EXPLAIN : 0;
     srv->max_body = o->max_body;
     return 0;

@@ -27,6 +27,7 @@ typedef struct mv_server {
     const char *cors_origin; /* borrowed; NULL: no CORS headers */
     bool check_needs_key;    /* /v1/check needs an API key too */
     bool offline;            /* for /healthz */
+    bool smtp;               /* --smtp: requests may ask for the probe */
     unsigned json_flags;     /* VL_JSON_* for every answer */
     size_t max_body;         /* bytes; over it: 413 */
     atomic_long inflight;    /* requests begun and not completed */

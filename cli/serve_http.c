@@ -260,8 +260,9 @@ static enum MHD_Result start_checks(req *r)
     atomic_store(&r->pending, n + 1);
     for (size_t i = 0; i < n; i++) {
         r->slots[i] = (slot){r, i};
-        if (vl_check_async(r->srv->ctx, r->em.addr[i], r->em.len[i],
-                           on_checked, &r->slots[i]) != VL_OK)
+        if (vl_check_async_ex(r->srv->ctx, r->em.addr[i], r->em.len[i],
+                              r->em.smtp ? 0 : VL_CHECK_NO_SMTP, on_checked,
+                              &r->slots[i]) != VL_OK)
             atomic_fetch_sub(&r->pending, 1); /* res[i] stays NULL */
     }
     if (atomic_load(&r->pending) == 1) { /* every answer is in */
@@ -287,9 +288,12 @@ static enum MHD_Result check_get(req *r)
         return fail(r, MHD_HTTP_BAD_REQUEST, "bad_email_field",
                     "the query parameter \"email\" is missing");
     smtp = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "smtp");
-    if (smtp != NULL && strcmp(smtp, "false") != 0 && strcmp(smtp, "0") != 0)
+    r->em.smtp =
+        smtp != NULL && strcmp(smtp, "false") != 0 && strcmp(smtp, "0") != 0;
+    if (r->em.smtp && !r->srv->smtp)
         return fail(r, MHD_HTTP_NOT_IMPLEMENTED, "smtp_not_configured",
-                    "the SMTP probe is not available on this server");
+                    "the SMTP probe is not available on this server "
+                    "(start it with --smtp)");
     r->em.addr = calloc(1, sizeof *r->em.addr);
     r->em.len = calloc(1, sizeof *r->em.len);
     if (r->em.addr == NULL || r->em.len == NULL ||
@@ -317,9 +321,10 @@ static enum MHD_Result check_post(req *r)
                     e == MV_BODY_BATCH_TOO_BIG ? MHD_HTTP_CONTENT_TOO_LARGE
                                                : MHD_HTTP_BAD_REQUEST,
                     mv_body_err_code(e), msg);
-    if (r->em.smtp)
+    if (r->em.smtp && !r->srv->smtp)
         return fail(r, MHD_HTTP_NOT_IMPLEMENTED, "smtp_not_configured",
-                    "the SMTP probe is not available on this server");
+                    "the SMTP probe is not available on this server "
+                    "(start it with --smtp)");
     return start_checks(r);
 }
 

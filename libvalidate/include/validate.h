@@ -334,6 +334,19 @@ typedef void (*vl_check_cb)(void *arg, vl_status st, vl_result *res);
 VL_API vl_status vl_check_async(vl_ctx *ctx, const char *addr, size_t len,
                                 vl_check_cb cb, void *arg);
 
+/* Per-check choices for the _ex calls. */
+enum {
+    /* Skip the SMTP probe for this check even when the context has
+     * VL_OPT_SMTP (a signup form that wants an answer in milliseconds). */
+    VL_CHECK_NO_SMTP = 1u << 0
+};
+
+/* vl_check() and vl_check_async() with VL_CHECK_* flags. */
+VL_API vl_status vl_check_ex(vl_ctx *ctx, const char *addr, size_t len,
+                             unsigned flags, vl_result *res);
+VL_API vl_status vl_check_async_ex(vl_ctx *ctx, const char *addr, size_t len,
+                                   unsigned flags, vl_check_cb cb, void *arg);
+
 VL_API vl_verdict vl_result_verdict(const vl_result *res);
 VL_API size_t vl_result_reason_count(const vl_result *res);
 /* The i-th reason, in the order stages found them; i < count. */

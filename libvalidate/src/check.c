@@ -199,7 +199,7 @@ static void on_sync_done(void *arg, vl_status st, vl_result *res)
     pthread_mutex_unlock(&w->mu);
 }
 
-static vl_status wait_network(vl_ctx *ctx, vl_result *res)
+static vl_status wait_network(vl_ctx *ctx, vl_result *res, unsigned flags)
 {
     sync_wait w = {.done = false, .st = VL_OK};
     vl_status st;
@@ -208,7 +208,7 @@ static vl_status wait_network(vl_ctx *ctx, vl_result *res)
         return VL_EINVAL; /* it would wait for itself */
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
-    st = vl__net_submit(ctx->net, res, false, on_sync_done, &w);
+    st = vl__net_submit(ctx->net, res, false, flags, on_sync_done, &w);
     if (st == VL_OK) {
         pthread_mutex_lock(&w.mu);
         while (!w.done)
@@ -223,6 +223,12 @@ static vl_status wait_network(vl_ctx *ctx, vl_result *res)
 
 vl_status vl_check(vl_ctx *ctx, const char *addr, size_t len, vl_result *res)
 {
+    return vl_check_ex(ctx, addr, len, 0, res);
+}
+
+vl_status vl_check_ex(vl_ctx *ctx, const char *addr, size_t len,
+                      unsigned flags, vl_result *res)
+{
     bool network;
     vl_status st;
 
@@ -230,11 +236,17 @@ vl_status vl_check(vl_ctx *ctx, const char *addr, size_t len, vl_result *res)
         return VL_EINVAL;
     if ((st = check_offline(ctx, addr, len, res, &network)) != VL_OK)
         return st;
-    return network ? wait_network(ctx, res) : VL_OK;
+    return network ? wait_network(ctx, res, flags) : VL_OK;
 }
 
 vl_status vl_check_async(vl_ctx *ctx, const char *addr, size_t len,
                          vl_check_cb cb, void *arg)
+{
+    return vl_check_async_ex(ctx, addr, len, 0, cb, arg);
+}
+
+vl_status vl_check_async_ex(vl_ctx *ctx, const char *addr, size_t len,
+                            unsigned flags, vl_check_cb cb, void *arg)
 {
     vl_result *res;
     bool network;
@@ -245,8 +257,8 @@ vl_status vl_check_async(vl_ctx *ctx, const char *addr, size_t len,
     if ((st = vl_result_new(&res)) != VL_OK)
         return st;
     if ((st = check_offline(ctx, addr, len, res, &network)) != VL_OK ||
-        (network &&
-         (st = vl__net_submit(ctx->net, res, true, cb, arg)) != VL_OK)) {
+        (network && (st = vl__net_submit(ctx->net, res, true, flags, cb,
+                                         arg)) != VL_OK)) {
         vl_result_free(res);
         return st;
     }

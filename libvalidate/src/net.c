@@ -25,6 +25,7 @@ typedef struct job {
     vl__net *net;
     vl_result *res;
     bool owned_result; /* async: the callback receives res */
+    bool no_smtp;      /* VL_CHECK_NO_SMTP */
     char domain[VL__DNS_NAME_CAP];
     vl_check_cb cb;
     void *arg;
@@ -120,10 +121,12 @@ static void on_smtp(void *arg, vl__smtp_outcome *o)
 
 /* The probe runs for an address that DNS found a mail host for and
  * nothing has ruled out or left in doubt. */
-static bool wants_probe(const vl__net *n, const vl_result *res)
+static bool wants_probe(const vl__net *n, const job *j)
 {
-    return n->prober != NULL && res->dns != NULL && res->dns->best >= 0 &&
-           res->verdict <= VL_RISKY;
+    const vl_result *res = j->res;
+
+    return n->prober != NULL && !j->no_smtp && res->dns != NULL &&
+           res->dns->best >= 0 && res->verdict <= VL_RISKY;
 }
 
 /* "local@domain" as RCPT TO takes it: the local part as normalised
@@ -166,7 +169,7 @@ static void on_domain(void *arg, vl__domain_info *info, bool cached)
         vl__domain_info_unref(info);
     } else {
         vl__result_set_dns(j->res, info, cached);
-        if (wants_probe(j->net, j->res)) {
+        if (wants_probe(j->net, j)) {
             start_probe(j);
         } else {
             stop_timer(j);
@@ -319,7 +322,7 @@ bool vl__net_on_loop_thread(const vl__net *n)
 }
 
 vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
-                         vl_check_cb cb, void *arg)
+                         unsigned flags, vl_check_cb cb, void *arg)
 {
     job *j = calloc(1, sizeof *j);
     size_t len = strlen(res->domain_ascii);
@@ -334,6 +337,7 @@ vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
     j->net = n;
     j->res = res;
     j->owned_result = owned;
+    j->no_smtp = (flags & VL_CHECK_NO_SMTP) != 0;
     j->cb = cb;
     j->arg = arg;
     pthread_mutex_lock(&n->mu);

@@ -19,9 +19,10 @@ void vl__net_stop(vl__net *n);
 
 /* Hand 'res' (its offline stages done, domain_ascii set) to the loop.
  * 'cb' runs once on the loop thread; it receives 'res' when 'owned'
- * (vl_check_async), NULL otherwise (vl_check, which still holds it). */
+ * (vl_check_async), NULL otherwise (vl_check, which still holds it).
+ * 'flags' are the check's VL_CHECK_*. */
 vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
-                         vl_check_cb cb, void *arg);
+                         unsigned flags, vl_check_cb cb, void *arg);
 bool vl__net_on_loop_thread(const vl__net *n);
 void vl__net_stats(vl__net *n, vl_stats *out);
 
