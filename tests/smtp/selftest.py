@@ -134,6 +134,18 @@ def g_ok(check):
         codes = [c.reply()[0] for _ in range(3)]
         check(codes == [250, 250, 550], "ok: pipelined MAIL+2 RCPT -> "
               "250, 250, 550", repr(codes))
+        c.cmd("RSET")
+        # Transactions that never deliver must not run into Postfix's
+        # in-flow control (1 s at the first accepted RCPT): see
+        # in_flow_delay in gen-postfix.py.
+        slowest = 0.0
+        for _ in range(12):
+            c.cmd("MAIL FROM:<>")
+            slowest = max(slowest, timed(c.cmd, "RCPT TO:<alice@%s>"
+                                         % dom("ok"))[1])
+            c.cmd("RSET")
+        check(slowest < 0.5, "ok: 12 transactions, no flow-control pause",
+              "slowest first RCPT %.2f s" % slowest)
         check(reply_has(c.cmd("QUIT"), 221), "ok: QUIT -> 221")
     with connect("ok") as c:
         c.reply()

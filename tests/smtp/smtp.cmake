@@ -67,3 +67,13 @@ endfunction()
 vl_smtp_test(smtp/selftest
   Python3::Interpreter ${VL_SMTP_SCRIPTS}/selftest.py)
 set_tests_properties(smtp/selftest PROPERTIES TIMEOUT 120)
+
+# noegress.so: an LD_PRELOAD guard for tests that run the prober, so that
+# nothing it tries can send a packet off the machine (see noegress.c).
+# Built without the sanitizers: it is preloaded before their runtime.
+add_library(vl_noegress MODULE ${VL_SMTP_SCRIPTS}/noegress.c)
+set_target_properties(vl_noegress PROPERTIES PREFIX "" OUTPUT_NAME noegress)
+if(MAILVET_SANITIZE)
+  target_compile_options(vl_noegress PRIVATE -fno-sanitize=all)
+  target_link_options(vl_noegress PRIVATE -fno-sanitize=all)
+endif()
