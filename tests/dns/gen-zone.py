@@ -13,6 +13,12 @@ mailvet rightly flags as mx_private_address; the cases about special
 ranges use them (10/8, 192.168/16, 127/8, ::1, 169.254/16, fe80::/10,
 fc00::/7).  The tests only resolve these names; nothing connects.
 
+The SMTP-probe fixture's names (*.smtp.mvtest., *.fault.smtp.mvtest.)
+come from tests/smtp/smtphosts.py: MX hosts at loopback addresses in
+127.77.0.0/24 where the test Postfix and fault server listen (these ARE
+connected to, with --smtp-allow-loopback), and one private address
+that never is; tests/smtp/README.md has the table.
+
 --bulk N adds d00001.bulk.mvtest. ... dNNNNN.bulk.mvtest., each with
 MX 10 mx1.dNNNNN.bulk.mvtest. and MX 20 mx2.dNNNNN.bulk.mvtest., each
 host with one A record (no AAAA: AAAA queries are NOERROR/NODATA).
@@ -22,6 +28,10 @@ Standard library only.
 import argparse
 import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "smtp"))
+import smtphosts  # noqa: E402
 
 ORIGIN = "mvtest."
 DEFAULT_TTL = 3600
@@ -162,7 +172,8 @@ def write_zone(out, bulk):
       % NEG_TTL)
     w("$ORIGIN %s\n" % ORIGIN)
     w("$TTL %d\n" % DEFAULT_TTL)
-    for owner, ttl, rtype, rdata in RECORDS + manymx_records():
+    for owner, ttl, rtype, rdata in (RECORDS + manymx_records() +
+                                     smtphosts.zone_records()):
         ttl_s = "" if ttl is None else str(ttl)
         w("%-28s %-6s IN %-5s %s\n" % (owner, ttl_s, rtype, rdata))
     if bulk:
