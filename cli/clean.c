@@ -715,6 +715,7 @@ static int start(clean_run *run)
                                   run)) == NULL)
         return -1;
     run->rep.offline = o->lo.lib.flags & VL_OPT_OFFLINE;
+    run->rep.smtp = (o->lo.lib.flags & VL_OPT_SMTP) != 0;
     run->rep.input = o->in;
     run->rep.out = o->out;
     run->rep.rejects = o->rejects;
@@ -752,6 +753,9 @@ static int finish(clean_run *run)
     if (run->ctx != NULL) {
         vl_ctx_stats(run->ctx, &st);
         run->rep.dns_queries += st.dns_queries;
+        run->rep.smtp_connections += st.smtp_connections;
+        run->rep.smtp_rcpts += st.smtp_rcpts;
+        run->rep.smtp_port_blocked |= st.smtp_port_blocked != 0;
     }
     if (mv_sink_close(&run->out) < 0 || mv_sink_close(&run->rej) < 0) {
         fprintf(stderr, "mailvet: cannot write the output: %s\n",

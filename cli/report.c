@@ -177,6 +177,13 @@ int mv_report_json(const mv_report *r, FILE *f)
             "\"rows_per_second\":%.0f",
             r->offline ? "true" : "false", (unsigned long long)r->dns_queries,
             r->seconds, r->seconds > 0 ? (double)r->rows / r->seconds : 0.0);
+    if (r->smtp)
+        fprintf(f,
+                ",\"smtp\":{\"connections\":%llu,\"rcpts\":%llu,"
+                "\"port_blocked\":%s}",
+                (unsigned long long)r->smtp_connections,
+                (unsigned long long)r->smtp_rcpts,
+                r->smtp_port_blocked ? "true" : "false");
     fprintf(f,
             ",\"bounce_rate\":{\"before\":%.4f,\"after\":%.4f,"
             "\"weights\":{\"undeliverable\":1,\"malformed\":1,"
@@ -241,10 +248,20 @@ void mv_report_human(const mv_report *r, FILE *f)
         fputs("  DNS: not checked (--offline)\n", f);
     else
         fprintf(f, "  DNS queries sent: %s\n", mv_group(r->dns_queries, a));
+    if (r->smtp)
+        fprintf(f, "  SMTP: %s connections, %s RCPT commands%s\n",
+                mv_group(r->smtp_connections, a), mv_group(r->smtp_rcpts, b),
+                r->smtp_port_blocked ? "; outbound port 25 looks blocked here "
+                                       "(smtp_port_blocked)"
+                                     : "");
     if (!r->offline && r->verdict[VL_UNKNOWN])
         fprintf(f,
-                "  %s rows unknown: DNS could not tell (no answer, "
-                "SERVFAIL, deadline); kept, check them again later\n",
+                r->smtp ? "  %s rows unknown: DNS or SMTP could not tell (no "
+                          "answer, greylisting, deadline); kept, check them "
+                          "again later\n"
+                        : "  %s rows unknown: DNS could not tell (no answer, "
+                          "SERVFAIL, deadline); kept, check them again "
+                          "later\n",
                 mv_group(r->verdict[VL_UNKNOWN], a));
     fprintf(
         f, "  time: %.2f s, %s rows/s\n", r->seconds,

@@ -37,6 +37,8 @@ typedef struct mv_report {
     uint64_t dropped_reason[VL_R__COUNT];
     uint64_t problem[MV_CSV_PROBLEMS];
     uint64_t dns_queries;
+    uint64_t smtp_connections, smtp_rcpts; /* the probe's, with --smtp */
+    bool smtp, smtp_port_blocked;
     double seconds;
     bool offline;
     const char *input, *out, *rejects; /* borrowed paths */

@@ -143,6 +143,12 @@ static void totals(const mv_report *r, FILE *f)
     else
         fprintf(f, "<tr><th>DNS queries</th><td>%s</td></tr>\n",
                 mv_group(r->dns_queries, a));
+    if (r->smtp)
+        fprintf(f,
+                "<tr><th>SMTP probe</th><td>%s connections, %s RCPT "
+                "commands%s</td></tr>\n",
+                mv_group(r->smtp_connections, a), mv_group(r->smtp_rcpts, b),
+                r->smtp_port_blocked ? "; port 25 looks blocked" : "");
     fprintf(
         f,
         "<tr><th>time</th><td>%.2f s (%s rows/s)</td></tr>\n"
