@@ -45,6 +45,10 @@ enum {
     BATCH_MAX = 50,  /* RCPTs sent before their replies are read */
     DEAD_NEEDED = 3, /* distinct silent hosts that mean "port blocked" */
     DEFAULT_RETRY_S = 300,
+    /* How long a connection with room left waits for more recipients of
+     * its domain before QUIT: a batch front end hands addresses over in
+     * waves, and a new connection costs a handshake (and TLS). */
+    IDLE_MS = 300,
     MAX_DOMAINS = 100000 /* idle domain entries kept (catch-all cache) */
 };
 
@@ -104,7 +108,8 @@ struct sdomain {
     vl_reason block_reason;
     vl__smtp_outcome block; /* the reply that stopped it */
     char random_local[24];
-    sdomain *wnext; /* in a host's wait list */
+    struct conn *idle; /* a connection waiting for more, or NULL */
+    sdomain *wnext;    /* in a host's wait list */
     bool waiting;
     uint64_t used_ms; /* last activity, for eviction */
 };
@@ -119,6 +124,7 @@ typedef enum cstate {
     S_MAIL,
     S_RCPT,
     S_RSET,
+    S_IDLE, /* a batch is done, the queue empty: waiting for more */
     S_QUIT,
     S_DONE
 } cstate;
@@ -690,6 +696,8 @@ static void conn_close(conn *c)
 
     if (c->st == S_DONE)
         return;
+    if (d->idle == c)
+        d->idle = NULL;
     c->st = S_DONE;
     if (c->prev)
         c->prev->next = c->next;
@@ -815,19 +823,65 @@ static bool start_mail(conn *c)
     return true;
 }
 
+static void next_batch(conn *c)
+{
+    if (send_cmd(c, "RSET"))
+        expect_reply(c, S_RSET);
+    else
+        conn_close(c);
+}
+
+static void on_idle_over(uv_timer_t *t)
+{
+    conn *c = t->data;
+
+    if (c->d->idle == c)
+        c->d->idle = NULL;
+    quit(c);
+}
+
 static void after_batch(conn *c)
 {
     sdomain *d = c->d;
+    bool room = c->sent < c->p->per_conn && !c->last_batch;
 
     c->n_batch = c->replies = 0;
     c->probe_in_batch = false;
-    if (d->head != NULL && c->sent < c->p->per_conn && !c->last_batch) {
-        if (send_cmd(c, "RSET"))
-            expect_reply(c, S_RSET);
-        else
-            conn_close(c);
+    if (room && d->head != NULL) {
+        next_batch(c);
+    } else if (room && d->idle == NULL && c->h->wait_head == NULL &&
+               !c->p->closing) {
+        /* keep the connection for the next wave, unless someone else
+         * waits for this host's slot */
+        d->idle = c;
+        c->st = S_IDLE;
+        uv_timer_start(&c->timer, on_idle_over, IDLE_MS, 0);
     } else {
         quit(c);
+    }
+}
+
+/* More recipients for a domain with an idle connection: use it. */
+static void resume_idle(sdomain *d)
+{
+    conn *c = d->idle;
+
+    d->idle = NULL;
+    uv_timer_stop(&c->timer);
+    next_batch(c);
+}
+
+/* Someone waits for a slot of 'h': idle connections there give theirs
+ * up. */
+static void release_idle(vl__prober *p, shost *h)
+{
+    for (conn *c = p->conns, *nx; c != NULL; c = nx) {
+        nx = c->next;
+        if (c->h == h && c->st == S_IDLE) {
+            uv_timer_stop(&c->timer);
+            c->d->idle = NULL;
+            quit(c);
+        }
     }
 }
 
@@ -1037,6 +1091,7 @@ static void on_reply(conn *c, const vl__smtp_reply *rep)
         }
         return;
     case S_QUIT:
+    case S_IDLE: /* a word while idle: a 421 "timeout", say */
         conn_close(c);
         return;
     case S_CONNECT:
@@ -1246,6 +1301,8 @@ static void on_host_timer(uv_timer_t *t)
 
 static void wait_for_host(vl__prober *p, sdomain *d, shost *h, bool rate)
 {
+    if (!rate)
+        release_idle(p, h);
     if (!d->waiting) {
         d->waiting = true;
         d->wnext = NULL;
@@ -1292,6 +1349,8 @@ static void pump(vl__prober *p, sdomain *d)
         answer_queue_reason(d, VL_R_SMTP_PORT_BLOCKED);
         return;
     }
+    if (d->idle != NULL)
+        resume_idle(d);
     if (d->cur >= d->n_cands) {
         if (d->conns == 0) /* every MX address failed */
             answer_queue_reason(d, d->fail == VL_R__COUNT
