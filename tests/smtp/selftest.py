@@ -34,8 +34,8 @@ import dnsq  # noqa: E402
 import dnswire as W  # noqa: E402
 import smtphosts as H  # noqa: E402
 import smtpnet  # noqa: E402
-from smtpclient import (Checks, Client, fixture_envs, log_mark,  # noqa: E402
-                        log_since, timed)
+from smtpclient import (Checks, Client, fixture_envs,  # noqa: E402
+                        fresh_sender, log_mark, log_since, timed)
 
 SMTP, DNS = {}, {}
 PORT = 0
@@ -290,7 +290,7 @@ def ppid(pid):
 
 def g_greylist(check):
     delay = int(SMTP["GREYLIST_DELAY"])
-    sender = "st%d-%d@selftest.mailvet.test" % (os.getpid(), time.time_ns())
+    sender = fresh_sender("selftest")
     with connect("greylist") as c:
         c.reply()
         c.ehlo(HELO)
