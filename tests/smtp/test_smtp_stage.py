@@ -28,9 +28,11 @@ Exits 77 (skipped) when `mailvet check --help` lists no --smtp.
 usage: test_smtp_stage.py PATH/TO/mailvet PATH/TO/noegress.so
 """
 
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,8 +47,9 @@ from smtpclient import (Checks, fixture_envs, fresh_sender,  # noqa: E402
 if len(sys.argv) != 3:
     sys.exit("usage: test_smtp_stage.py PATH/TO/mailvet PATH/TO/noegress.so")
 MAILVET, NOEGRESS = sys.argv[1], os.path.abspath(sys.argv[2])
-EGRESS_LOG = os.path.join(tempfile.mkdtemp(prefix="mailvet-stage."),
-                          "egress.log")
+EGRESS_DIR = tempfile.mkdtemp(prefix="mailvet-stage.")
+atexit.register(shutil.rmtree, EGRESS_DIR, True)
+EGRESS_LOG = os.path.join(EGRESS_DIR, "egress.log")
 RUN_ENV = dict(os.environ, LD_PRELOAD=NOEGRESS,
                MAILVET_NOEGRESS_LOG=EGRESS_LOG,
                ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
@@ -59,6 +62,7 @@ BASE = [MAILVET, "check", "--json", "--smtp", "--smtp-allow-loopback",
         "--smtp-helo", HELO]
 C = Checks()
 check = C.check
+
 
 def run(addrs, *opts, timeout=120):
     """One mailvet over ADDRS on stdin -> {input: object}."""
