@@ -34,8 +34,8 @@ import dnsq  # noqa: E402
 import dnswire as W  # noqa: E402
 import smtphosts as H  # noqa: E402
 import smtpnet  # noqa: E402
-from smtpclient import (Checks, Client, fixture_envs, log_mark,  # noqa: E402
-                        log_since, timed)
+from smtpclient import (Checks, Client, fixture_envs,  # noqa: E402
+                        fresh_sender, log_mark, log_since, timed)
 
 SMTP, DNS = {}, {}
 PORT = 0
@@ -144,7 +144,7 @@ def g_ok(check):
             slowest = max(slowest, timed(c.cmd, "RCPT TO:<alice@%s>"
                                          % dom("ok"))[1])
             c.cmd("RSET")
-        check(slowest < 0.5, "ok: 12 transactions, no flow-control pause",
+        check(slowest < 0.9, "ok: 12 transactions, no flow-control pause",
               "slowest first RCPT %.2f s" % slowest)
         check(reply_has(c.cmd("QUIT"), 221), "ok: QUIT -> 221")
     with connect("ok") as c:
@@ -290,7 +290,7 @@ def ppid(pid):
 
 def g_greylist(check):
     delay = int(SMTP["GREYLIST_DELAY"])
-    sender = "st%d-%d@selftest.mailvet.test" % (os.getpid(), time.time_ns())
+    sender = fresh_sender("selftest")
     with connect("greylist") as c:
         c.reply()
         c.ehlo(HELO)
@@ -355,10 +355,10 @@ def g_strict(check):
             r, dt = timed(c.cmd, "RCPT TO:<n%d@%s>" % (i, dom("strict")))
             times.append(dt)
             codes.append(r[0])
-    check(codes[:20] == [550] * 20 and max(times[:9]) < 0.5,
+    check(codes[:20] == [550] * 20 and max(times[:9]) < 0.7,
           "strict: unknown recipients 1-10 -> 550 at once",
           "%r %r" % (codes, ["%.2f" % t for t in times]))
-    check(min(times[10:20]) >= 0.8, "strict: from the 11th error on, each "
+    check(min(times[10:20]) >= 0.95, "strict: from the 11th error on, each "
           "reply waits ~1 s", repr(["%.2f" % t for t in times]))
     check(codes[20] == 421, "strict: the 21st -> 421 too many errors",
           repr(codes[20]))

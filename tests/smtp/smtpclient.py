@@ -5,6 +5,8 @@ failures exactly as they come), and the ok/FAIL check lines ending in
 """
 
 import os
+import random
+import re
 import socket
 import ssl
 import sys
@@ -169,6 +171,14 @@ class Client:
         self.close()
 
 
+def fresh_sender(tag):
+    """A sender postgrey has not seen: it normalises senders (digit runs
+    become '#', +extensions go), so the uniqueness is in letters."""
+    letters = "".join(random.choice("abcdefghijklmnopqrstuvwxyz")
+                      for _ in range(16))
+    return "%s-%s@mailvet.test" % (tag, letters)
+
+
 def timed(fn, *args):
     t0 = time.monotonic()
     out = fn(*args)
@@ -187,3 +197,44 @@ def log_since(path, mark):
     with open(path, "rb") as f:
         f.seek(mark)
         return f.read().decode("utf-8", "replace").splitlines()
+
+
+# --------------------------------------------------------------- verdicts
+RANK = ["deliverable", "risky", "unknown", "undeliverable"]
+# The probe's reasons, should validate.h not list them yet.
+SMTP_CLASSES = {
+    "smtp_mailbox_unknown": "undeliverable",
+    "smtputf8_unsupported": "undeliverable",
+    "mailbox_full": "risky", "catch_all": "risky",
+}
+_classes = {}
+
+
+def reason_classes():
+    """reason name -> verdict class, from VL_REASON_MAP in validate.h."""
+    if not _classes:
+        path = os.path.join(HERE, os.pardir, os.pardir, "libvalidate",
+                            "include", "validate.h")
+        _classes.update(SMTP_CLASSES)
+        with open(path) as f:
+            for name, cls in re.findall(r'X\(\s*\w+\s*,\s*"([a-z0-9_]+)"'
+                                        r'\s*,[\s\\]*(\w+)\s*\)', f.read()):
+                _classes[name] = cls.lower()
+    return _classes
+
+
+def probe_verdict(o):
+    """A mailvet result's verdict without unknown_tld: the test zone
+    mvtest. is no real TLD, and that risky flag would hide what the
+    other stages decided.  The worst class of the other reasons."""
+    reasons = o.get("reasons", [])
+    if "unknown_tld" not in reasons:
+        return o.get("verdict")
+    classes = reason_classes()
+    worst = 0
+    for r in reasons:
+        if r != "unknown_tld":
+            cls = classes.get(r, "unknown" if r.startswith("smtp") else
+                              "deliverable")
+            worst = max(worst, RANK.index(cls))
+    return RANK[worst]

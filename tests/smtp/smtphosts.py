@@ -47,8 +47,10 @@ FAULT = [
     ("mailfrom5xx", 58), ("tlsfail", 59), ("tempmail", 60),
 ]
 
-# Fault domains whose MX address has nothing listening (refused).
-DEAD = [("dead%d" % i, 60 + i) for i in range(1, 5)]
+# Fault domains whose MX address has nothing listening (refused): dead1-8,
+# eight unrelated hosts, so that a prober that declares port 25 blocked
+# after a few of them has later ones to do it on.
+DEAD = [("dead%d" % i, 60 + i) for i in range(1, 9)]
 
 # private.smtp.mvtest's MX host: a private address, never connected to.
 PRIVATE_ADDR = "10.255.0.25"

@@ -135,7 +135,7 @@ at_port() { local a; for a in "$@"; do printf '%s:%s ' "$a" "$PORT"; done; }
 fail_with_logs() {
   local what=$1 f
   shift
-  log "$what did not come up within ${TIMEOUT}s on port $PORT; its output:"
+  log "$what did not come up on port $PORT (waited up to ${TIMEOUT}s); its output:"
   for f in "$@"; do
     if [ -s "$f" ]; then echo "----- $f" >&2; tail -n 40 "$f" >&2; fi
   done
