@@ -96,15 +96,16 @@ struct sdomain {
     vl__prober *p;
     vl__domain_info *info; /* a reference */
     cand cands[MAX_CANDS];
-    unsigned n_cands, cur;  /* cur: the candidate to use next */
-    vl_reason fail;         /* why the candidates so far failed */
-    int fail_level;         /* how far the best of them got */
-    rcpt *head, *tail;      /* queued */
-    unsigned queued, conns; /* open connections */
-    int catch_all;          /* -2 not asked, -1 no answer, 0, 1 */
-    bool probing;           /* the catch-all RCPT is in flight */
-    bool no_tls;            /* opportunistic TLS failed here */
-    bool blocked;           /* sender refused at MAIL: stop */
+    unsigned n_cands, cur;     /* cur: the candidate to use next */
+    vl_reason fail;            /* why the candidates so far failed */
+    vl__smtp_outcome fail_out; /* and the reply and dialogue behind it */
+    int fail_level;            /* how far the best of them got */
+    rcpt *head, *tail;         /* queued */
+    unsigned queued, conns;    /* open connections */
+    int catch_all;             /* -2 not asked, -1 no answer, 0, 1 */
+    bool probing;              /* the catch-all RCPT is in flight */
+    bool no_tls;               /* opportunistic TLS failed here */
+    bool blocked;              /* sender refused at MAIL: stop */
     vl_reason block_reason;
     vl__smtp_outcome block; /* the reply that stopped it */
     char random_local[24];
@@ -374,14 +375,30 @@ static void enqueue(sdomain *d, rcpt *r, bool front)
 }
 
 /* Every queued address of 'd' gets the same answer. */
+/* A copy of 'src' whose transcript is its own. */
+static void outcome_copy(vl__smtp_outcome *dst, const vl__smtp_outcome *src)
+{
+    *dst = *src;
+    dst->lines = NULL;
+    dst->n_lines = 0;
+    if (src->n_lines == 0 ||
+        (dst->lines = calloc(src->n_lines, sizeof *dst->lines)) == NULL)
+        return;
+    for (size_t i = 0; i < src->n_lines; i++) {
+        dst->lines[dst->n_lines] = src->lines[i];
+        dst->lines[dst->n_lines].text = strdup(src->lines[i].text);
+        if (dst->lines[dst->n_lines].text != NULL)
+            dst->n_lines++;
+    }
+}
+
 static void answer_queue(sdomain *d, const vl__smtp_outcome *tmpl)
 {
     rcpt *r;
 
     while ((r = dequeue(d)) != NULL) {
-        vl__smtp_outcome o = *tmpl;
-        o.lines = NULL;
-        o.n_lines = 0;
+        vl__smtp_outcome o;
+        outcome_copy(&o, tmpl);
         answer(r, &o);
     }
 }
@@ -626,6 +643,12 @@ static void fail_host(conn *c, vl_reason why)
     if (lv >= d->fail_level || d->fail == VL_R__COUNT) {
         d->fail = why;
         d->fail_level = lv;
+        vl__smtp_outcome_clear(&d->fail_out);
+        outcome_init(&d->fail_out, why);
+        outcome_conn(&d->fail_out, c);
+        if (c->spoke && c->rd.reply.code != 0)
+            outcome_reply(&d->fail_out, &c->rd.reply);
+        outcome_transcript(&d->fail_out, c, NULL);
     }
     if (d->cur == c->cand)
         d->cur++;
@@ -1352,10 +1375,12 @@ static void pump(vl__prober *p, sdomain *d)
     if (d->idle != NULL)
         resume_idle(d);
     if (d->cur >= d->n_cands) {
-        if (d->conns == 0) /* every MX address failed */
-            answer_queue_reason(d, d->fail == VL_R__COUNT
-                                       ? VL_R_SMTP_CONNECT_FAILED
-                                       : d->fail);
+        if (d->conns > 0)
+            return; /* those still open will take the queue */
+        if (d->fail == VL_R__COUNT) /* every MX address failed */
+            answer_queue_reason(d, VL_R_SMTP_CONNECT_FAILED);
+        else
+            answer_queue(d, &d->fail_out);
         return;
     }
     while (d->conns < wanted(p, d)) {
@@ -1447,6 +1472,7 @@ static void build_cands(const vl__prober *p, sdomain *d)
 
 static void domain_free(sdomain *d)
 {
+    vl__smtp_outcome_clear(&d->fail_out);
     vl__domain_info_unref(d->info);
     free(d);
 }
@@ -1501,6 +1527,7 @@ static sdomain *domain_of(vl__prober *p, const char *name,
             build_cands(p, d);
             d->fail = VL_R__COUNT;
             d->fail_level = 0;
+            vl__smtp_outcome_clear(&d->fail_out);
             d->blocked = false;
         }
         return d;
