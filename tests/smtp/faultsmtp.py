@@ -150,6 +150,9 @@ class Session:
 
     # -- the normal dialogue, with per-scenario hooks -------------------
     async def ehlo(self, arg):
+        if self.scenario == "noehlo":
+            await self.send("502 5.5.2 Error: command not recognized")
+            return
         ext = ["PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "SMTPUTF8"]
         if self.scenario == "tlsfail":
             ext.insert(1, "STARTTLS")

@@ -460,6 +460,12 @@ def g_faults(check):
         check(reply_has(c.cmd("EHLO " + HELO), 503), "banner5xx: EHLO -> 503")
         check(reply_has(c.cmd("QUIT"), 221), "banner5xx: QUIT -> 221")
 
+    with fault("noehlo") as c:
+        c.reply()
+        check(reply_has(c.cmd("EHLO " + HELO), 502), "noehlo: EHLO -> 502")
+        check(reply_has(c.cmd("HELO " + HELO), 250), "noehlo: HELO -> 250")
+        check(reply_has(c.cmd("MAIL FROM:<>"), 250), "noehlo: MAIL -> 250")
+
     for name, code, enh, text in (
             ("mailfrom5xx", 550, "5.7.1", "Client blocked"),
             ("tempmail", 451, "4.3.0", "Try again later")):

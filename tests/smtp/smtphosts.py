@@ -45,6 +45,7 @@ FAULT = [
     ("slowbanner", 51), ("nobanner", 52), ("garbage", 53), ("longline", 54),
     ("manylines", 55), ("hangup", 56), ("banner5xx", 57),
     ("mailfrom5xx", 58), ("tlsfail", 59), ("tempmail", 60),
+    ("noehlo", 69),  # 502 to EHLO: the client must fall back to HELO
 ]
 
 # Fault domains whose MX address has nothing listening (refused): dead1-8,

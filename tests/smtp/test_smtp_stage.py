@@ -122,6 +122,113 @@ def fault_domain(name):
     return H.fault_domain(name)
 
 
+# ------------------------------------------------------------ options
+def test_helo_fallback():
+    d = fault_domain("noehlo")
+    r = run(["alice@" + d, "nobody@" + d], "--explain")
+    expect(r.get("alice@" + d), "alice@noehlo (HELO after a 502 to EHLO)",
+           "deliverable", smtputf8=False)
+    expect(r.get("nobody@" + d), "nobody@noehlo", "undeliverable",
+           ["smtp_mailbox_unknown"])
+    lines = [t.get("line", "") for t in
+             r.get("alice@" + d, {}).get("smtp_transcript", [])]
+    check(any(l.startswith("HELO ") for l in lines) and
+          any(l.startswith("EHLO ") for l in lines),
+          "noehlo: EHLO, then HELO in the transcript", repr(lines[:8]))
+
+
+def postfix_connects(mark, name):
+    """Postfix's 'connect from' lines of listener NAME since MARK."""
+    return [l for l in log_since(SMTP["POSTFIX_LOG"], mark)
+            if "/%s/smtpd[" % name in l and " connect from " in l]
+
+
+def test_source_address():
+    d = ok_domain("ok")
+    mark = log_mark(SMTP["POSTFIX_LOG"])
+    r = run(["alice@" + d], "--smtp-source", "127.0.0.2")
+    expect(r.get("alice@" + d), "alice@ok --smtp-source 127.0.0.2",
+           "deliverable")
+    time.sleep(0.5)
+    lines = postfix_connects(mark, "ok")
+    check(lines and all("[127.0.0.2]" in l for l in lines),
+          "--smtp-source: Postfix saw the connection from 127.0.0.2",
+          repr(lines[-2:]))
+
+
+def test_providers_file():
+    d = ok_domain("ok")
+    path = os.path.join(EGRESS_DIR, "providers.txt")
+    with open(path, "w") as f:
+        f.write("# accept-all provider\n%s\n" % d)
+    mark = log_mark(SMTP["POSTFIX_LOG"])
+    r = run(["alice@" + d, "nobody@" + d], "--smtp-providers", path)
+    for a in ("alice@" + d, "nobody@" + d):
+        expect(r.get(a), a + " --smtp-providers", "unknown",
+               ["smtp_unverifiable_provider"])
+    time.sleep(0.5)
+    check(not postfix_connects(mark, "ok"),
+          "--smtp-providers: no connection to that domain's MX")
+
+
+def test_rate_limit():
+    d = ok_domain("ok")
+    addrs = ["%s@%s" % (u, d) for u in
+             ("alice", "bob", "carol", "nobody", "x1", "x2", "x3")]
+    mark = log_mark(SMTP["POSTFIX_LOG"])
+    t0 = time.monotonic()
+    r = run(addrs, "--smtp-rate", "2", "--smtp-per-host", "1",
+            "--smtp-rcpt-per-conn", "2", "--smtp-tls", "never")
+    took = time.monotonic() - t0
+    time.sleep(0.5)
+    n = len(postfix_connects(mark, "ok"))
+    expect(r.get("bob@" + d), "bob@ok (2 RCPTs per connection)",
+           "deliverable")
+    expect(r.get("x3@" + d), "x3@ok (2 RCPTs per connection)",
+           "undeliverable", ["smtp_mailbox_unknown"])
+    # 7 addresses and a catch-all probe, 2 RCPTs a connection: 4 or more
+    # connections, at most 2 a second: the last opens 1.5 s after the
+    # first at the earliest
+    check(n >= 4, "--smtp-rcpt-per-conn 2: %d connections for 8 RCPTs" % n)
+    check(took >= 0.5 * (n - 1),
+          "--smtp-rate 2: %d connections took %.1f s (>= %.1f)"
+          % (n, took, 0.5 * (n - 1)))
+
+
+def test_clean():
+    """mailvet clean --smtp: the probe's verdicts decide the split, and
+    the report counts its connections."""
+    d = ok_domain("ok")
+    src = os.path.join(EGRESS_DIR, "list.csv")
+    out, rej, rep = (os.path.join(EGRESS_DIR, n) for n in
+                     ("kept.csv", "rejects.csv", "report.json"))
+    with open(src, "w") as f:
+        f.write("email,name\nalice@%s,Alice\nnobody@%s,Nobody\n"
+                "x@%s,Grey\n" % (d, d, ok_domain("greylist")))
+    args = [MAILVET, "clean", "--smtp", "--smtp-allow-loopback",
+            "--smtp-port", PORT, "--resolver",
+            "127.0.0.1:" + DNS["UNBOUND_PORT"], "--smtp-helo", HELO,
+            "--out", out, "--rejects", rej, "--report", rep, "-q", src]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                       env=RUN_ENV)
+    check(p.returncode == 0, "clean --smtp exits 0", p.stderr[-300:])
+    kept = open(out).read() if os.path.exists(out) else ""
+    dropped = open(rej).read() if os.path.exists(rej) else ""
+    check("alice@" in kept and "x@" in kept and "nobody@" not in kept,
+          "clean --smtp: alice and the greylisted row kept", kept)
+    check("nobody@%s,Nobody,undeliverable," % d in dropped and
+          "smtp_mailbox_unknown" in dropped,
+          "clean --smtp: nobody dropped with smtp_mailbox_unknown", dropped)
+    try:
+        report = json.load(open(rep))
+    except (OSError, ValueError):
+        report = {}
+    sm = report.get("smtp", {})
+    check(sm.get("connections", 0) >= 2 and sm.get("rcpts", 0) >= 3 and
+          sm.get("port_blocked") is False,
+          "clean --smtp: the report counts connections and RCPTs", repr(sm))
+
+
 # -------------------------------------------------------------- Postfix
 def test_postfix_users():
     d = ok_domain("ok")
@@ -366,7 +473,9 @@ def main():
     for t in (test_postfix_users, test_catchall, test_greylist, test_busy,
               test_noutf8, test_multimx, test_reuse, test_explain,
               test_private, test_fault_outcomes, test_slowbanner,
-              test_tlsfail, test_dead, test_no_data_to_faults):
+              test_tlsfail, test_dead, test_no_data_to_faults,
+              test_helo_fallback, test_source_address, test_providers_file,
+              test_rate_limit, test_clean):
         try:
             t()
         except Exception as e:     # one broken case must not hide the rest
