@@ -73,6 +73,9 @@ vl__smtp_feed vl__smtp_read(vl__smtp_reader *r, const char *buf, size_t len,
  * else the reason (smtp.c).  Only a reply that names the mailbox gives
  * an undeliverable reason. */
 vl_reason vl__smtp_classify(const vl__smtp_reply *rep);
+/* The wait a reply text asks for ("retry in 300 seconds", "try again in
+ * 5 minutes"), in seconds; 0 when it names none. */
+unsigned vl__smtp_retry_hint(const char *text);
 
 /* ---- the prober ----------------------------------------------------------
  */

@@ -1,5 +1,6 @@
 /*
- * smtp_reply.c - read SMTP replies (RFC 5321 §4.2) from a byte stream.
+ * smtp_reply.c - read SMTP replies (RFC 5321 §4.2) from a byte stream,
+ * and say what a reply to RCPT means.
  *
  *   Reply-line = *( Reply-code "-" [ textstring ] CRLF )
  *                Reply-code [ SP textstring ] CRLF
@@ -209,4 +210,83 @@ void vl__smtp_outcome_clear(vl__smtp_outcome *o)
     memset(o, 0, sizeof *o);
     o->reason = VL_R__COUNT;
     o->catch_all = -1;
+}
+
+/* ---- what a reply means ------------------------------------------------- */
+
+static bool has_word(const char *text, const char *const *words)
+{
+    char low[VL__SMTP_TEXT_CAP];
+    size_t n = strlen(text);
+
+    for (size_t i = 0; i <= n; i++)
+        low[i] = vl__lower(text[i]);
+    for (size_t i = 0; words[i] != NULL; i++)
+        if (strstr(low, words[i]) != NULL)
+            return true;
+    return false;
+}
+
+/* Words with which servers say "you, the sender, are refused" rather
+ * than "no such mailbox". */
+static bool speaks_of_policy(const char *text)
+{
+    static const char *const words[] = {
+        "spam",          "block",     "policy",      "reputation",
+        "blacklist",     "blocklist", "denylist",    "listed",
+        "rbl",           "spamhaus",  "not allowed", "relay",
+        "access denied", "banned",    "abuse",       NULL};
+    return has_word(text, words);
+}
+
+static bool speaks_of_full(const char *text)
+{
+    static const char *const words[] = {"full", "quota", "storage",
+                                        "insufficient", NULL};
+    return has_word(text, words);
+}
+
+/* "retry in 300 seconds", "try again in 5 minutes": seconds, or 0. */
+unsigned vl__smtp_retry_hint(const char *t)
+{
+    for (const char *s = t; *s; s++) {
+        if (*s < '0' || *s > '9' || (s > t && s[-1] >= '0' && s[-1] <= '9'))
+            continue;
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        while (*end == ' ')
+            end++;
+        if (v > 0 && v < 86400 && strncmp(end, "sec", 3) == 0)
+            return (unsigned)v;
+        if (v > 0 && v < 1440 && strncmp(end, "min", 3) == 0)
+            return (unsigned)v * 60;
+    }
+    return 0;
+}
+
+vl_reason vl__smtp_classify(const vl__smtp_reply *rep)
+{
+    const char *e = rep->enhanced;
+    int c = rep->code;
+
+    if (c >= 200 && c < 300)
+        return VL_R__COUNT;
+    if (strcmp(e, "4.2.2") == 0 || strcmp(e, "5.2.2") == 0 || c == 552 ||
+        (c == 452 && e[0] == '\0' && speaks_of_full(rep->text)))
+        return VL_R_MAILBOX_FULL;
+    if (c == 421)
+        return VL_R_SMTP_UNAVAILABLE;
+    if (c >= 400 && c < 500)
+        return VL_R_SMTP_GREYLISTED;
+    if (c >= 500 && strncmp(e, "5.7.", 4) == 0)
+        return VL_R_SMTP_BLOCKED;
+    if (c == 550 || c == 551 || c == 553) {
+        if (strncmp(e, "5.1.", 4) == 0 || strcmp(e, "5.2.1") == 0)
+            return VL_R_SMTP_MAILBOX_UNKNOWN;
+        if (e[0] == '\0' && !speaks_of_policy(rep->text))
+            return VL_R_SMTP_MAILBOX_UNKNOWN;
+        return speaks_of_policy(rep->text) ? VL_R_SMTP_BLOCKED
+                                           : VL_R_SMTP_REJECTED;
+    }
+    return VL_R_SMTP_REJECTED;
 }
