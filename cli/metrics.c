@@ -155,6 +155,20 @@ static void render_library(out *o, const vl_stats *st, long inflight)
         (unsigned long long)st->dns_queries_txt,
         (unsigned long long)st->dns_cache_hits,
         (unsigned long long)st->dns_coalesced, inflight);
+    put(o,
+        "# HELP mailvet_smtp_connections_total Connections the SMTP probe "
+        "opened.\n"
+        "# TYPE mailvet_smtp_connections_total counter\n"
+        "mailvet_smtp_connections_total %llu\n"
+        "# HELP mailvet_smtp_rcpts_total RCPT commands the SMTP probe sent.\n"
+        "# TYPE mailvet_smtp_rcpts_total counter\n"
+        "mailvet_smtp_rcpts_total %llu\n"
+        "# HELP mailvet_smtp_port_blocked 1 once outbound port 25 looks "
+        "blocked.\n"
+        "# TYPE mailvet_smtp_port_blocked gauge\n"
+        "mailvet_smtp_port_blocked %d\n",
+        (unsigned long long)st->smtp_connections,
+        (unsigned long long)st->smtp_rcpts, st->smtp_port_blocked ? 1 : 0);
 }
 
 char *mv_metrics_render(const vl_stats *st, long inflight, size_t *len)

@@ -346,13 +346,14 @@ static void on_grey_timer(uv_timer_t *t)
     vl__smtp_pump(p, r->d);
 }
 
-/* Greylisted: wait (what the server asked, within the bound), then ask
- * once more on a new connection, from the same address and sender so
- * that the greylister sees the same triplet. */
+/* Greylisted: wait (what the server asked, plus a second for its
+ * whole-second clock, within the bound), then ask once more on a new
+ * connection, from the same address and sender so that the greylister
+ * sees the same triplet. */
 void vl__smtp_greylist_wait(conn *c, rcpt *r, unsigned hint_s)
 {
     vl__prober *p = c->p;
-    uint64_t ms = hint_s ? (uint64_t)hint_s * 1000 + 500 : p->grey_ms;
+    uint64_t ms = hint_s ? (uint64_t)hint_s * 1000 + 1000 : p->grey_ms;
 
     if (ms > p->grey_ms)
         ms = p->grey_ms;

@@ -229,6 +229,58 @@ def test_clean():
           "clean --smtp: the report counts connections and RCPTs", repr(sm))
 
 
+def test_serve():
+    """mailvet serve --smtp: the probe runs when a request asks for it
+    ("smtp": true), not otherwise, and /metrics counts it."""
+    import urllib.request
+    d = ok_domain("ok")
+    args = [MAILVET, "serve", "--listen", "127.0.0.1:0", "--smtp",
+            "--smtp-allow-loopback", "--smtp-port", PORT, "--resolver",
+            "127.0.0.1:" + DNS["UNBOUND_PORT"], "--smtp-helo", HELO,
+            "--deadline-ms", "20000"]
+    p = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
+                         env=RUN_ENV)
+    try:
+        line = p.stderr.readline()
+        m = re.search(r"http://([0-9.]+:[0-9]+)", line)
+        check(m is not None, "serve --smtp is listening", line)
+        if m is None:
+            return
+        base = "http://" + m.group(1)
+
+        def get(path):
+            with urllib.request.urlopen(base + path, timeout=30) as r:
+                return json.loads(r.read().decode())
+
+        o = get("/v1/check?email=nobody@%s&smtp=true" % d)
+        expect(o, "serve ?smtp=true nobody@ok", "undeliverable",
+               ["smtp_mailbox_unknown"], code=550)
+        o = get("/v1/check?email=nobody@%s" % d)
+        check("smtp" not in o.get("stages", []) and "smtp" not in o,
+              "serve: no probe unless the request asks", repr(o)[:300])
+        req = urllib.request.Request(
+            base + "/v1/check", method="POST",
+            data=json.dumps({"email": "alice@" + d, "smtp": True}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            o = json.loads(r.read().decode())
+        expect(o, "serve POST smtp:true alice@ok", "deliverable", code=250)
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        m = re.search(r"^mailvet_smtp_connections_total (\d+)$", text, re.M)
+        check(m is not None and int(m.group(1)) >= 1,
+              "serve: /metrics counts the probe's connections",
+              m and m.group(0))
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        check(p.returncode == 0, "serve --smtp stops cleanly on SIGTERM",
+              p.returncode)
+
+
 # -------------------------------------------------------------- Postfix
 def test_postfix_users():
     d = ok_domain("ok")
@@ -475,7 +527,7 @@ def main():
               test_private, test_fault_outcomes, test_slowbanner,
               test_tlsfail, test_dead, test_no_data_to_faults,
               test_helo_fallback, test_source_address, test_providers_file,
-              test_rate_limit, test_clean):
+              test_rate_limit, test_clean, test_serve):
         try:
             t()
         except Exception as e:     # one broken case must not hide the rest
