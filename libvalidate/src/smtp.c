@@ -342,6 +342,7 @@ static void on_grey_timer(uv_timer_t *t)
     if (r->wnext)
         r->wnext->wprev = r->wprev;
     r->wnext = r->wprev = NULL;
+    r->d->retrying--;
     vl__smtp_enqueue(r->d, r, true);
     vl__smtp_pump(p, r->d);
 }
@@ -358,6 +359,7 @@ void vl__smtp_greylist_wait(conn *c, rcpt *r, unsigned hint_s)
     if (ms > p->grey_ms)
         ms = p->grey_ms;
     r->retried = true;
+    r->d->retrying++; /* keeps the domain from eviction meanwhile */
     uv_timer_init(p->loop, &r->timer);
     r->timer.data = r;
     r->wprev = NULL;
@@ -413,7 +415,8 @@ static void evict(vl__prober *p)
     for (size_t i = 0; i <= p->domains.mask; i++)
         for (named **pp = &p->domains.b[i]; *pp != NULL;) {
             sdomain *d = (sdomain *)*pp;
-            if (d->queued == 0 && d->conns == 0 && !d->waiting) {
+            if (d->queued == 0 && d->conns == 0 && !d->waiting &&
+                d->retrying == 0) {
                 *pp = d->n.hnext;
                 p->domains.n--;
                 domain_free(d);

@@ -77,6 +77,7 @@ struct sdomain {
     int fail_level;            /* how far the best of them got */
     rcpt *head, *tail;         /* queued */
     unsigned queued, conns;    /* open connections */
+    unsigned retrying;         /* greylisted, waiting to ask again */
     int catch_all;             /* -2 not asked, -1 no answer, 0, 1 */
     bool probing;              /* the catch-all RCPT is in flight */
     bool no_tls;               /* opportunistic TLS failed here */
