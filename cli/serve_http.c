@@ -58,6 +58,15 @@ struct req {
     vl_result **res;
     slot *slots;
     atomic_size_t pending;
+    /* One check's storage, so that a single check allocates nothing
+     * more than 'r': 'em', 'res' and 'slots' point here when em.n is 1.
+     * GET's address is borrowed from MHD, which keeps the arguments
+     * until the request completes. */
+    char *addr1;
+    size_t len1;
+    vl_result *res1;
+    slot slot1;
+    bool em_borrowed;
 };
 
 static double now_s(void)
@@ -253,8 +262,8 @@ static enum MHD_Result start_checks(req *r)
     size_t n = r->em.n;
 
     r->started = true;
-    r->res = calloc(n, sizeof *r->res);
-    r->slots = calloc(n, sizeof *r->slots);
+    r->res = n == 1 ? &r->res1 : calloc(n, sizeof *r->res);
+    r->slots = n == 1 ? &r->slot1 : calloc(n, sizeof *r->slots);
     if (r->res == NULL || r->slots == NULL)
         return MHD_NO;
     atomic_store(&r->pending, n + 1);
@@ -294,15 +303,12 @@ static enum MHD_Result check_get(req *r)
         return fail(r, MHD_HTTP_NOT_IMPLEMENTED, "smtp_not_configured",
                     "the SMTP probe is not available on this server "
                     "(start it with --smtp)");
-    r->em.addr = calloc(1, sizeof *r->em.addr);
-    r->em.len = calloc(1, sizeof *r->em.len);
-    if (r->em.addr == NULL || r->em.len == NULL ||
-        (r->em.addr[0] = malloc(len + 1)) == NULL)
-        return MHD_NO;
-    memcpy(r->em.addr[0], v, len);
-    r->em.addr[0][len] = '\0';
-    r->em.len[0] = len;
+    r->addr1 = (char *)v; /* read only: the library and the answer */
+    r->len1 = len;
+    r->em.addr = &r->addr1;
+    r->em.len = &r->len1;
     r->em.n = 1;
+    r->em_borrowed = true;
     return start_checks(r);
 }
 
@@ -769,9 +775,12 @@ void mv_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                    leak it rather than free it under the callback */
     for (size_t i = 0; r->res && i < r->em.n; i++)
         vl_result_free(r->res[i]);
-    mv_emails_free(&r->em);
-    free(r->res);
-    free(r->slots);
+    if (!r->em_borrowed)
+        mv_emails_free(&r->em);
+    if (r->res != &r->res1)
+        free(r->res);
+    if (r->slots != &r->slot1)
+        free(r->slots);
     free(r->body);
     free(r);
 }
