@@ -120,7 +120,7 @@ void mv_serve_usage(FILE *out)
         "  --max-body BYTES      request body limit [262144]\n"
         "  --max-header-bytes B  per-connection buffer for the request line\n"
         "                        and headers [16384]\n"
-        "  --api-key-file F      API keys, one per line (also "
+        "  --api-key-file F      API keys, one per line, no names (also "
         "$MAILVET_API_KEYS);\n"
         "                        the batch and store routes need one\n"
         "  --check-requires-key  /v1/check needs an API key too\n"
