@@ -208,7 +208,23 @@ static void render_library(out *o, const vl_stats *st, long inflight)
         (unsigned long long)st->smtp_rcpts, st->smtp_port_blocked ? 1 : 0);
 }
 
-char *mv_metrics_render(const vl_stats *st, long inflight, size_t *len)
+static void render_store(out *o, const vl_store_stats *store)
+{
+    put(o,
+        "# HELP mailvet_store_entries Entries in the invalid-address "
+        "store (counted at most every 30 s).\n"
+        "# TYPE mailvet_store_entries gauge\n"
+        "mailvet_store_entries %llu\n"
+        "# HELP mailvet_store_suppressed Store entries that suppress "
+        "(expiry not applied).\n"
+        "# TYPE mailvet_store_suppressed gauge\n"
+        "mailvet_store_suppressed %llu\n",
+        (unsigned long long)store->entries,
+        (unsigned long long)store->suppressed);
+}
+
+char *mv_metrics_render(const vl_stats *st, const vl_store_stats *store,
+                        long inflight, size_t *len)
 {
     char *buf = NULL;
     out o = {open_memstream(&buf, len)};
@@ -218,6 +234,8 @@ char *mv_metrics_render(const vl_stats *st, long inflight, size_t *len)
     render_requests(&o);
     render_latency(&o);
     render_library(&o, st, inflight);
+    if (store != NULL)
+        render_store(&o, store);
     if (ferror(o.f)) {
         fclose(o.f);
         free(buf);

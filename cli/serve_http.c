@@ -19,6 +19,7 @@
  */
 #include "serve.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,14 +358,45 @@ static enum MHD_Result health(req *r)
                  json_copy(buf, (size_t)n));
 }
 
+/* The store's counts, recounted at most every STORE_COUNT_TTL_S: a
+ * count scans the whole table while holding the store's mutex, which
+ * would stall every check and store call of the other threads on each
+ * scrape.  A scrape that finds another thread counting waits for that
+ * count instead of counting again; a count that fails leaves the last
+ * counts.  NULL before the first count succeeds. */
+static const vl_store_stats *store_counts(mv_server *srv, vl_store_stats *out)
+{
+    enum { STORE_COUNT_TTL_S = 30 };
+    double now = now_s();
+    vl_store_stats fresh;
+    bool have;
+
+    if (srv->store == NULL)
+        return NULL;
+    if (pthread_mutex_trylock(&srv->counts_mu) != 0) {
+        pthread_mutex_lock(&srv->counts_mu); /* wait for its count */
+    } else if ((srv->counts_at == 0 ||
+                now - srv->counts_at >= STORE_COUNT_TTL_S) &&
+               vl_store_stats_get(srv->store, &fresh) == VL_OK) {
+        srv->counts = fresh;
+        srv->counts_at = now;
+    }
+    have = srv->counts_at != 0;
+    *out = srv->counts;
+    pthread_mutex_unlock(&srv->counts_mu);
+    return have ? out : NULL;
+}
+
 static enum MHD_Result metrics(req *r)
 {
+    vl_store_stats counts;
     vl_stats st;
     size_t len;
     char *text;
 
     vl_ctx_stats(r->srv->ctx, &st);
-    text = mv_metrics_render(&st, atomic_load(&r->srv->inflight), &len);
+    text = mv_metrics_render(&st, store_counts(r->srv, &counts),
+                             atomic_load(&r->srv->inflight), &len);
     if (text == NULL)
         return MHD_NO;
     return queue(r, MHD_HTTP_OK,
