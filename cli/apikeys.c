@@ -62,7 +62,8 @@ static int add_key(mv_keys *k, const char *s, size_t len, const char *where)
     return 0;
 }
 
-/* Split 's' at white space and commas and add each word. */
+/* Split 's' (the environment variable) at white space and commas and
+ * add each word. */
 static int add_words(mv_keys *k, const char *s, const char *where)
 {
     while (*s) {
@@ -76,10 +77,32 @@ static int add_words(mv_keys *k, const char *s, const char *where)
     return 0;
 }
 
+/* One line of a key file: blank, a '#' comment, or one key.  Keys have
+ * no names: a second word is refused, since taking "alice s3cret" as
+ * two keys would let anyone in with the name. */
+static int add_line(mv_keys *k, const char *line, const char *file,
+                    unsigned lineno)
+{
+    const char *key = line + strspn(line, " \t\r\n");
+    size_t n = strcspn(key, " \t\r\n");
+
+    if (*key == '\0' || *key == '#')
+        return 0;
+    if (key[n + strspn(key + n, " \t\r\n")] != '\0') {
+        fprintf(stderr,
+                "mailvet: %s:%u: one key per line (keys have no "
+                "names)\n",
+                file, lineno);
+        return -1;
+    }
+    return add_key(k, key, n, file);
+}
+
 static int load_file(mv_keys *k, const char *file)
 {
     FILE *f = fopen(file, "r");
     char line[KEY_MAX + 4];
+    unsigned lineno = 0;
     int rc = 0;
 
     if (f == NULL) {
@@ -88,11 +111,12 @@ static int load_file(mv_keys *k, const char *file)
     }
     while (rc == 0 && fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
+        lineno++;
         if (n == sizeof line - 1 && line[n - 1] != '\n') {
-            fprintf(stderr, "mailvet: %s: line too long\n", file);
+            fprintf(stderr, "mailvet: %s:%u: line too long\n", file, lineno);
             rc = -1;
-        } else if (line[strspn(line, " \t")] != '#') {
-            rc = add_words(k, line, file);
+        } else {
+            rc = add_line(k, line, file, lineno);
         }
     }
     fclose(f);

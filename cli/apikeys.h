@@ -1,8 +1,9 @@
 /*
  * apikeys.h - the API keys of `mailvet serve`: "Authorization: Bearer
- * KEY" headers are checked against keys read from a file (one per line,
- * '#' comments) and from the environment (MAILVET_API_KEYS, separated
- * by commas or white space).
+ * KEY" headers are checked against keys read from a file (one key per
+ * line, nothing else on it: keys have no names; blank lines and '#'
+ * comments) and from the environment (MAILVET_API_KEYS, separated by
+ * commas or white space).
  */
 #ifndef MV_APIKEYS_H
 #define MV_APIKEYS_H

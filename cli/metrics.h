@@ -1,8 +1,8 @@
 /*
  * metrics.h - counters of `mailvet serve` for GET /metrics (Prometheus
  * text format 0.0.4): requests by route and status, a latency
- * histogram, verdicts, and the library's DNS counters.  Lock-free:
- * any thread may count.
+ * histogram, verdicts, the library's DNS counters and the store's
+ * size.  Lock-free: any thread may count.
  */
 #ifndef MV_METRICS_H
 #define MV_METRICS_H
@@ -30,7 +30,9 @@ void mv_metrics_request(mv_route route, unsigned status, double seconds);
 void mv_metrics_verdict(vl_verdict v);
 /* The whole exposition as a new NUL-terminated string (the caller
  * frees it), with '*len' its length; NULL when out of memory.  'st' are
- * the library's counters; 'inflight' the requests being served. */
-char *mv_metrics_render(const vl_stats *st, long inflight, size_t *len);
+ * the library's counters; 'store' the store's counts (NULL: no store,
+ * or not counted yet); 'inflight' the requests being served. */
+char *mv_metrics_render(const vl_stats *st, const vl_store_stats *store,
+                        long inflight, size_t *len);
 
 #endif

@@ -120,7 +120,7 @@ void mv_serve_usage(FILE *out)
         "  --max-body BYTES      request body limit [262144]\n"
         "  --max-header-bytes B  per-connection buffer for the request line\n"
         "                        and headers [16384]\n"
-        "  --api-key-file F      API keys, one per line (also "
+        "  --api-key-file F      API keys, one per line, no names (also "
         "$MAILVET_API_KEYS);\n"
         "                        the batch and store routes need one\n"
         "  --check-requires-key  /v1/check needs an API key too\n"
@@ -454,6 +454,7 @@ int mv_cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    pthread_mutex_init(&srv.counts_mu, NULL);
     rc = setup(&o, &srv);
     if (rc == 0)
         rc = run(&o, &srv);
@@ -461,6 +462,7 @@ int mv_cmd_serve(int argc, char **argv)
     vl_store_close(srv.store); /* after the daemon and the context */
     mv_ratelimit_free(srv.rl);
     mv_keys_free(srv.keys);
+    pthread_mutex_destroy(&srv.counts_mu);
     mv_pipeline_free(&o.pipe);
     return rc == 0 ? MV_EXIT_OK : MV_EXIT_USAGE;
 }

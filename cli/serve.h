@@ -7,6 +7,7 @@
 #define MV_SERVE_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,11 @@ typedef struct mv_server {
     size_t max_body;         /* bytes; over it: 413 */
     atomic_long inflight;    /* requests begun and not completed */
     atomic_bool stopping;    /* set at SIGTERM: new requests get 503 */
+    /* The store's counts for /metrics, kept a while (serve_http.c says
+     * why); under counts_mu. */
+    pthread_mutex_t counts_mu;
+    vl_store_stats counts;
+    double counts_at; /* CLOCK_MONOTONIC seconds; 0: never counted */
 } mv_server;
 
 /* MHD_AccessHandlerCallback; 'cls' is the mv_server. */

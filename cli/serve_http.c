@@ -19,6 +19,7 @@
  */
 #include "serve.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,15 @@ struct req {
     vl_result **res;
     slot *slots;
     atomic_size_t pending;
+    /* One check's storage, so that a single check allocates nothing
+     * more than 'r': 'em', 'res' and 'slots' point here when em.n is 1.
+     * GET's address is borrowed from MHD, which keeps the arguments
+     * until the request completes. */
+    char *addr1;
+    size_t len1;
+    vl_result *res1;
+    slot slot1;
+    bool em_borrowed;
 };
 
 static double now_s(void)
@@ -253,8 +263,8 @@ static enum MHD_Result start_checks(req *r)
     size_t n = r->em.n;
 
     r->started = true;
-    r->res = calloc(n, sizeof *r->res);
-    r->slots = calloc(n, sizeof *r->slots);
+    r->res = n == 1 ? &r->res1 : calloc(n, sizeof *r->res);
+    r->slots = n == 1 ? &r->slot1 : calloc(n, sizeof *r->slots);
     if (r->res == NULL || r->slots == NULL)
         return MHD_NO;
     atomic_store(&r->pending, n + 1);
@@ -294,15 +304,12 @@ static enum MHD_Result check_get(req *r)
         return fail(r, MHD_HTTP_NOT_IMPLEMENTED, "smtp_not_configured",
                     "the SMTP probe is not available on this server "
                     "(start it with --smtp)");
-    r->em.addr = calloc(1, sizeof *r->em.addr);
-    r->em.len = calloc(1, sizeof *r->em.len);
-    if (r->em.addr == NULL || r->em.len == NULL ||
-        (r->em.addr[0] = malloc(len + 1)) == NULL)
-        return MHD_NO;
-    memcpy(r->em.addr[0], v, len);
-    r->em.addr[0][len] = '\0';
-    r->em.len[0] = len;
+    r->addr1 = (char *)v; /* read only: the library and the answer */
+    r->len1 = len;
+    r->em.addr = &r->addr1;
+    r->em.len = &r->len1;
     r->em.n = 1;
+    r->em_borrowed = true;
     return start_checks(r);
 }
 
@@ -351,14 +358,45 @@ static enum MHD_Result health(req *r)
                  json_copy(buf, (size_t)n));
 }
 
+/* The store's counts, recounted at most every STORE_COUNT_TTL_S: a
+ * count scans the whole table while holding the store's mutex, which
+ * would stall every check and store call of the other threads on each
+ * scrape.  A scrape that finds another thread counting waits for that
+ * count instead of counting again; a count that fails leaves the last
+ * counts.  NULL before the first count succeeds. */
+static const vl_store_stats *store_counts(mv_server *srv, vl_store_stats *out)
+{
+    enum { STORE_COUNT_TTL_S = 30 };
+    double now = now_s();
+    vl_store_stats fresh;
+    bool have;
+
+    if (srv->store == NULL)
+        return NULL;
+    if (pthread_mutex_trylock(&srv->counts_mu) != 0) {
+        pthread_mutex_lock(&srv->counts_mu); /* wait for its count */
+    } else if ((srv->counts_at == 0 ||
+                now - srv->counts_at >= STORE_COUNT_TTL_S) &&
+               vl_store_stats_get(srv->store, &fresh) == VL_OK) {
+        srv->counts = fresh;
+        srv->counts_at = now;
+    }
+    have = srv->counts_at != 0;
+    *out = srv->counts;
+    pthread_mutex_unlock(&srv->counts_mu);
+    return have ? out : NULL;
+}
+
 static enum MHD_Result metrics(req *r)
 {
+    vl_store_stats counts;
     vl_stats st;
     size_t len;
     char *text;
 
     vl_ctx_stats(r->srv->ctx, &st);
-    text = mv_metrics_render(&st, atomic_load(&r->srv->inflight), &len);
+    text = mv_metrics_render(&st, store_counts(r->srv, &counts),
+                             atomic_load(&r->srv->inflight), &len);
     if (text == NULL)
         return MHD_NO;
     return queue(r, MHD_HTTP_OK,
@@ -769,9 +807,12 @@ void mv_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                    leak it rather than free it under the callback */
     for (size_t i = 0; r->res && i < r->em.n; i++)
         vl_result_free(r->res[i]);
-    mv_emails_free(&r->em);
-    free(r->res);
-    free(r->slots);
+    if (!r->em_borrowed)
+        mv_emails_free(&r->em);
+    if (r->res != &r->res1)
+        free(r->res);
+    if (r->slots != &r->slot1)
+        free(r->slots);
     free(r->body);
     free(r);
 }

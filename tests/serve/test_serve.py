@@ -172,6 +172,17 @@ def test_rate_and_keys(mailvet):
         st, _, _ = s.json("/healthz")
         expect(st == 200, "healthz is not rate limited")
         expect(s.stop() == 0, "keyed server exits 0")
+    # Keys have no names: "alice s3cret" must not make "alice" a key.
+    import subprocess
+    with tempfile.NamedTemporaryFile("w", suffix=".keys") as f:
+        f.write("  padded  \nalice s3cret\n")
+        f.flush()
+        p = subprocess.run([mailvet, "serve", "--offline", "--listen",
+                            "127.0.0.1:0", "--api-key-file", f.name],
+                           capture_output=True, timeout=10)
+        expect(p.returncode == 2 and b":2: one key per line" in p.stderr,
+               "a key-file line with two words is refused (%r)" %
+               p.stderr)
 
 
 def main():

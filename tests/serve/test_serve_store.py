@@ -239,6 +239,9 @@ def main():
             test_cli_sees_it(db)
             st, _, body = s.curl("/metrics")
             expect(b'route="store",code="200"' in body, "store metrics")
+            n = [int(l.split()[1]) for l in body.decode().splitlines()
+                 if l.startswith("mailvet_store_entries ")]
+            expect(len(n) == 1 and n[0] >= 1, "store size in /metrics")
         finally:
             rc = s.stop()
         expect(rc == 0, "SIGTERM: exit 0 (got %r)" % rc)
