@@ -171,8 +171,20 @@ static void removal_keeps_history_and_hard_bounce_brings_back(void **state)
     vl_store_close(st);
 }
 
-/* Misses are remembered (SQLite), but never past another process's
- * write: a suppression added elsewhere is seen at once. */
+/* What validate.h promises of a write through another handle: SQLite's
+ * is seen by the next lookup; PostgreSQL's, with the cache on, within
+ * cache_check_ms. */
+static void settle(vl_store *st)
+{
+    vl_store_config def;
+
+    VL_STORE_CONFIG_INIT(&def);
+    if (cache_after == 0 && strcmp(vl_store_backend(st), "postgresql") == 0)
+        usleep((def.cache_check_ms + 20) * 1000);
+}
+
+/* Misses are remembered (the cache), but never past another handle's
+ * write: a suppression added elsewhere is seen as settle() says. */
 static void misses_forgotten_when_another_writes(void **state)
 {
     vl_store *a = open_store(0), *b = open_store(0);
@@ -190,12 +202,20 @@ static void misses_forgotten_when_another_writes(void **state)
         assert_int_equal(look(a, y, NULL, NULL), VL_ENOTFOUND);
     }
     assert_int_equal(rec(b, VL_SRC_MANUAL, x, NULL, 0, NULL), VL_OK);
+    settle(a);
     assert_int_equal(look(a, x, NULL, NULL), VL_OK);
     assert_int_equal(look(a, y, NULL, NULL), VL_ENOTFOUND);
     assert_int_equal(rec(b, VL_SRC_MANUAL, dom, NULL, 0, NULL), VL_OK);
+    settle(a);
     assert_int_equal(look(a, y, NULL, NULL), VL_OK);
-    /* and removal elsewhere shows too (hits are never remembered) */
+    /* and removal elsewhere shows too */
     assert_int_equal(vl_store_remove(b, x, strlen(x), NULL, "bob"), VL_OK);
+    settle(a);
+    assert_int_equal(look(a, x, NULL, NULL), VL_ENOTFOUND);
+    /* a handle's own writes, at once on every backend */
+    assert_int_equal(rec(a, VL_SRC_MANUAL, x, NULL, 0, NULL), VL_OK);
+    assert_int_equal(look(a, x, NULL, NULL), VL_OK);
+    assert_int_equal(vl_store_remove(a, x, strlen(x), NULL, "bob"), VL_OK);
     assert_int_equal(look(a, x, NULL, NULL), VL_ENOTFOUND);
     vl_store_close(a);
     vl_store_close(b);
