@@ -593,13 +593,15 @@ static void entry_init(vl_store_entry *e, const char *key, const char *addr,
                        size_t len, const char *scope)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->key, sizeof e->key, "%s", key);
+    /* key and scope were checked against their caps (make_key(),
+     * scope_ok()); copy_text() cuts whatever does not fit */
+    copy_text(e->key, sizeof e->key, key);
     if (len >= sizeof e->address)
         len = sizeof e->address - 1;
     memcpy(e->address, addr, len);
     e->address[len] = '\0';
     copy_text(e->address, sizeof e->address, e->address);
-    snprintf(e->scope, sizeof e->scope, "%s", scope);
+    copy_text(e->scope, sizeof e->scope, scope);
 }
 
 static bool has_add(const vl_store *st)

@@ -50,8 +50,9 @@ typedef struct sq_store {
         *rollback, *next_seq, *max_seq, *load, *since;
     int64_t tx_seq; /* this write transaction's number; 0: none yet */
     int last_rc;    /* the last failure's SQLite result code */
-    const volatile uint32_t *shm; /* the WAL-index header, or NULL */
-    uint32_t seen[WAL_HDR_WORDS]; /* it, when changes() last began */
+    char soft[VL_STORE_SOFT_MAX * 21 + 1]; /* put's soft_at, as text */
+    const volatile uint32_t *shm;          /* the WAL-index header, or NULL */
+    uint32_t seen[WAL_HDR_WORDS];          /* it, when changes() last began */
     char msg[256];
 } sq_store;
 
@@ -238,7 +239,7 @@ static vl_status sq_find(void *be, const char *key, const char *dkey,
 static vl_status bind_entry(sq_store *s, sqlite3_stmt *q,
                             const vl_store_entry *e)
 {
-    char soft[VL_STORE_SOFT_MAX * 21 + 1];
+    char *soft = s->soft; /* bound until the step, as e's fields */
     size_t n = 0;
     vl_status st;
 
@@ -246,7 +247,7 @@ static vl_status bind_entry(sq_store *s, sqlite3_stmt *q,
         return st;
     soft[0] = '\0';
     for (unsigned i = 0; i < e->soft_count && i < VL_STORE_SOFT_MAX; i++)
-        n += (size_t)snprintf(soft + n, sizeof soft - n, "%s%lld",
+        n += (size_t)snprintf(soft + n, sizeof s->soft - n, "%s%lld",
                               i ? " " : "", (long long)e->soft_at[i]);
     sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, e->scope, -1, SQLITE_STATIC);
@@ -256,7 +257,7 @@ static vl_status bind_entry(sq_store *s, sqlite3_stmt *q,
     sqlite3_bind_text(q, 6, e->status, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 7, e->diagnostic, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 8, e->count);
-    sqlite3_bind_text(q, 9, soft, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 9, soft, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 10, e->first_seen);
     sqlite3_bind_int64(q, 11, e->last_seen);
     sqlite3_bind_int64(q, 12, e->last_hit);
