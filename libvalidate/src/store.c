@@ -1006,8 +1006,8 @@ static vl_status lookup_key(vl_store *st, const char *key, const char *scope,
     if (out == NULL)
         return VL_OK;
     if (!full) {
-        snprintf(out->key, sizeof out->key, "%s", hit.key);
-        snprintf(out->scope, sizeof out->scope, "%s", hit.scope);
+        copy_text(out->key, sizeof out->key, hit.key);
+        copy_text(out->scope, sizeof out->scope, hit.scope);
         out->source = hit.source;
         out->suppressed = 1;
         return VL_OK;
