@@ -374,8 +374,9 @@ VL_API vl_status vl_result_dns_query(const vl_result *res, size_t i,
  * answered from memory once a handle has made 'cache_after' of them:
  * the handle loads the set of suppressing entries (a 128-bit hash of
  * key and scope, the source and, with expiry, the last touch; 16 bytes
- * a slot, 20 with expiry, in a table kept between 3/8 and 3/4 full, so
- * 22-53 bytes an entry) and from then on reads only what changed.
+ * a slot, 20 with expiry, in a table at most 3/4 full that doubles when
+ * fuller: 22-43 bytes an entry, 27-54 with expiry) and from then on
+ * reads only what changed.
  * Freshness, the contract every backend keeps:
  *  - a write made through this handle is seen by its next lookup;
  *  - SQLite: a write committed by any other handle or process before a
