@@ -15,6 +15,9 @@
  *    transaction starts, so two writers never deadlock upgrading a
  *    read lock; the other waits up to busy_timeout, then VL_ETEMP.
  *  - prepared statements, made once per connection.
+ *  - the address as first seen is stored as '' when it is the key, as
+ *    it mostly is: rows a quarter shorter, so fewer pages to split,
+ *    write and read.
  *  - the schema version is PRAGMA user_version; upgrades run in order
  *    inside one write transaction, so concurrent openers do it once.
  *    Two processes opening a new file at once may find it locked in a
@@ -183,6 +186,8 @@ static void row_to_entry(sqlite3_stmt *q, vl_store_entry *e)
     col_text(q, 0, e->key, sizeof e->key);
     col_text(q, 1, e->scope, sizeof e->scope);
     col_text(q, 2, e->address, sizeof e->address);
+    if (e->address[0] == '\0') /* kept as '' when it was the key */
+        memcpy(e->address, e->key, sizeof e->address);
     e->source = (vl_store_source)sqlite3_column_int(q, 3);
     col_text(q, 4, e->reason, sizeof e->reason);
     col_text(q, 5, e->status, sizeof e->status);
@@ -251,7 +256,10 @@ static vl_status bind_entry(sq_store *s, sqlite3_stmt *q,
                               i ? " " : "", (long long)e->soft_at[i]);
     sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, e->scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, e->address, -1, SQLITE_STATIC);
+    /* Most addresses are their key already (lower case, no provider
+     * rule to apply): '' then, a quarter less row to write and read. */
+    sqlite3_bind_text(q, 3, strcmp(e->address, e->key) ? e->address : "", -1,
+                      SQLITE_STATIC);
     sqlite3_bind_int(q, 4, (int)e->source);
     sqlite3_bind_text(q, 5, e->reason, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 6, e->status, -1, SQLITE_STATIC);
