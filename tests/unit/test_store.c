@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -630,6 +631,65 @@ static void threads_share_a_handle(void **state)
     vl_store_close(st);
 }
 
+/* A write by another process: the SQLite handle sees it on the next
+ * lookup (the WAL-index header is shared memory, mapped by each
+ * process on its own). */
+static void another_process_writes(void **state)
+{
+    vl_store *a = open_store(0);
+    const char *x = addr("forked", "acme-widgets.com");
+    pid_t pid;
+    int status;
+    (void)state;
+
+    assert_int_equal(look(a, x, NULL, NULL), VL_ENOTFOUND);
+    if ((pid = fork()) == 0) {
+        vl_store *b = open_store(0);
+        vl_status rc = rec(b, VL_SRC_HARD_BOUNCE, x, NULL, 0, NULL);
+        vl_store_close(b);
+        _exit(rc == VL_OK ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    settle(a);
+    assert_int_equal(look(a, x, NULL, NULL), VL_OK);
+    vl_store_close(a);
+}
+
+/* A store too big for cache_max_bytes is not cached: the backend answers
+ * every lookup, and answers the same. */
+static void too_big_for_the_cache(void **state)
+{
+    vl_store_config cfg;
+    vl_store *st;
+    vl_store_entry e;
+    char err[512], a[128];
+    (void)state;
+
+    st = open_store(0);
+    assert_int_equal(vl_store_batch_begin(st), VL_OK);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(a, sizeof a, "big%d.%s@acme-widgets.com", i, run_id);
+        assert_int_equal(rec(st, VL_SRC_HARD_BOUNCE, a, NULL, 0, NULL), VL_OK);
+    }
+    assert_int_equal(vl_store_batch_commit(st), VL_OK);
+    vl_store_close(st);
+    VL_STORE_CONFIG_INIT(&cfg);
+    cfg.cache_after = cache_after;
+    cfg.cache_max_bytes = 20000; /* room for 1,024 slots: 768 entries */
+    if (vl_store_open(where, &cfg, &st, err, sizeof err) != VL_OK)
+        fail_msg("open %s: %s", where, err);
+    for (int i = 0; i < 1000; i += 7) {
+        snprintf(a, sizeof a, "big%d.%s@acme-widgets.com", i, run_id);
+        assert_int_equal(look(st, a, NULL, &e), VL_OK);
+        assert_int_equal(e.source, VL_SRC_HARD_BOUNCE);
+    }
+    snprintf(a, sizeof a, "big1000.%s@acme-widgets.com", run_id);
+    assert_int_equal(look(st, a, NULL, &e), VL_ENOTFOUND);
+    vl_store_close(st);
+}
+
 static void open_rejects_bad_config(void **state)
 {
     vl_store_config cfg;
@@ -666,6 +726,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(batches_commit_or_roll_back),
         cmocka_unit_test(iterate_and_stats),
         cmocka_unit_test(threads_share_a_handle),
+        cmocka_unit_test(another_process_writes),
+        cmocka_unit_test(too_big_for_the_cache),
         cmocka_unit_test(open_rejects_bad_config),
     };
     int rc;
