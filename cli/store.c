@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,6 @@
 #include "cli.h"
 #include "csv.h"
 #include "validate.h"
-
-enum { IMPORT_BATCH = 5000 };
 
 typedef struct store_opts {
     const char *where, *scope, *reason, *by, *format;
@@ -516,13 +515,37 @@ static int cmd_stats(vl_store *st)
 
 /* ---- import ----------------------------------------------------------- */
 
+/* A batch is kept until it commits: when the store says "not now"
+ * (VL_ETEMP: another writer held the lock past the busy timeout, a
+ * connection dropped) it is rolled back as a whole, and the import
+ * writes it again after a pause, instead of stopping with the rest of
+ * the file unread.  Two imports starting on one new file, or running
+ * next to a long batch of another, then both finish. */
+typedef struct import_row {
+    size_t addr, status, diag; /* offsets in the batch's text; */
+    size_t addr_len;           /* diag SIZE_MAX: none */
+    int64_t at;
+    size_t line;
+    bool bad; /* not an address: said once, skipped on a retry */
+} import_row;
+
 typedef struct import_run {
     vl_store *st;
     const store_opts *o;
     const char *name;
     int col_addr, col_status, col_diag, col_time;
-    size_t recorded, skipped, in_batch, last_line;
+    size_t recorded, skipped;
+    import_row *rows; /* the batch */
+    size_t n, cap;
+    char *text; /* its fields, NUL-terminated */
+    size_t text_len, text_cap;
 } import_run;
+
+enum {
+    IMPORT_BATCH = 20000, /* rows per transaction */
+    IMPORT_TRIES = 8,     /* writes of one batch before giving up */
+    IMPORT_PAUSE_MS = 100 /* before the first retry; doubles */
+};
 
 static int find_columns(import_run *r, char **f, size_t n)
 {
@@ -540,25 +563,6 @@ static int find_columns(import_run *r, char **f, size_t n)
     return r->col_addr >= 0 && r->col_status >= 0 ? 0 : -1;
 }
 
-static int commit_batch(import_run *r)
-{
-    vl_status s;
-
-    if (r->in_batch == 0)
-        return 0;
-    if ((s = vl_store_batch_commit(r->st)) != VL_OK) {
-        store_fail(r->st, "import: commit", s);
-        return -1;
-    }
-    r->in_batch = 0;
-    if (r->o->verbose)
-        fprintf(stderr,
-                "mailvet: store import: %s: committed through "
-                "line %zu\n",
-                r->name, r->last_line);
-    return 0;
-}
-
 static void bad_row(import_run *r, size_t line, const char *why,
                     const char *val)
 {
@@ -567,46 +571,143 @@ static void bad_row(import_run *r, size_t line, const char *why,
     r->skipped++;
 }
 
-static int import_row(import_run *r, char **f, size_t n, size_t line)
+/* Copy a field into the batch's text; SIZE_MAX when out of memory. */
+static size_t keep_text(import_run *r, const char *s, size_t len)
 {
-    vl_store_outcome out = {0};
+    size_t at = r->text_len;
+
+    if (r->text_len + len + 1 > r->text_cap) {
+        size_t cap = r->text_cap ? r->text_cap : 1 << 20;
+        while (r->text_len + len + 1 > cap)
+            cap *= 2;
+        char *t = realloc(r->text, cap);
+        if (t == NULL)
+            return SIZE_MAX;
+        r->text = t;
+        r->text_cap = cap;
+    }
+    memcpy(r->text + at, s, len);
+    r->text[at + len] = '\0';
+    r->text_len += len + 1;
+    return at;
+}
+
+/* One batch into the store, in one transaction. */
+static vl_status write_batch(import_run *r, size_t *ok)
+{
     vl_status s;
+
+    *ok = 0;
+    if ((s = vl_store_batch_begin(r->st)) != VL_OK)
+        return s;
+    for (size_t i = 0; i < r->n; i++) {
+        import_row *row = &r->rows[i];
+        vl_store_outcome out = {0};
+        if (row->bad)
+            continue;
+        out.address = r->text + row->addr;
+        out.address_len = row->addr_len;
+        out.status = r->text + row->status;
+        (void)vl_store_status_source(out.status, &out.source);
+        out.diagnostic = row->diag == SIZE_MAX ? NULL : r->text + row->diag;
+        out.scope = r->o->scope;
+        out.at = row->at;
+        s = vl_store_record(r->st, &out, NULL);
+        if (s == VL_EINVAL) {
+            bad_row(r, row->line, "not an address", out.address);
+            row->bad = true;
+        } else if (s != VL_OK) {
+            return s; /* the batch is rolled back */
+        } else {
+            (*ok)++;
+        }
+    }
+    return vl_store_batch_commit(r->st);
+}
+
+static void pause_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int flush_batch(import_run *r)
+{
+    unsigned pause = IMPORT_PAUSE_MS;
+    size_t ok;
+    vl_status s;
+
+    if (r->n == 0)
+        return 0;
+    for (int tries = 1; (s = write_batch(r, &ok)) != VL_OK; tries++) {
+        if (s != VL_ETEMP || tries == IMPORT_TRIES) {
+            store_fail(r->st, "import", s);
+            return -1;
+        }
+        if (r->o->verbose)
+            fprintf(stderr,
+                    "mailvet: store import: %s: %s, writing the batch "
+                    "again in %u ms\n",
+                    r->name, vl_store_errmsg(r->st), pause);
+        pause_ms(pause);
+        pause *= 2;
+    }
+    r->recorded += ok;
+    if (r->o->verbose)
+        fprintf(stderr,
+                "mailvet: store import: %s: committed through "
+                "line %zu\n",
+                r->name, r->rows[r->n - 1].line);
+    r->n = 0;
+    r->text_len = 0;
+    return 0;
+}
+
+/* Check one row and add it to the batch; -1 out of memory or when the
+ * store failed. */
+static int import_row_add(import_run *r, char **f, size_t n, size_t line)
+{
+    vl_store_source src;
+    import_row row = {0};
 
     if ((size_t)r->col_addr >= n || (size_t)r->col_status >= n) {
         bad_row(r, line, "missing address or status", NULL);
         return 0;
     }
-    out.address = f[r->col_addr];
-    out.address_len = strlen(out.address);
-    out.status = f[r->col_status];
-    out.scope = r->o->scope;
-    if (vl_store_status_source(out.status, &out.source) != VL_OK) {
+    if (vl_store_status_source(f[r->col_status], &src) != VL_OK) {
         bad_row(r, line, "not a bounce status (4xx, 5xx, 4.x.x, 5.x.x)",
-                out.status);
+                f[r->col_status]);
         return 0;
     }
-    if (r->col_diag >= 0 && (size_t)r->col_diag < n && f[r->col_diag][0])
-        out.diagnostic = f[r->col_diag];
     if (r->col_time >= 0 && (size_t)r->col_time < n && f[r->col_time][0] &&
-        mv_parse_time(f[r->col_time], &out.at) != 0) {
+        mv_parse_time(f[r->col_time], &row.at) != 0) {
         bad_row(r, line, "not an ISO 8601 timestamp", f[r->col_time]);
         return 0;
     }
-    if (r->in_batch == 0 && (s = vl_store_batch_begin(r->st)) != VL_OK)
-        return store_fail(r->st, "import", s), -1;
-    s = vl_store_record(r->st, &out, NULL);
-    if (s == VL_EINVAL) {
-        bad_row(r, line, "not an address", out.address);
-    } else if (s != VL_OK) {
-        store_fail(r->st, "import", s); /* the batch is rolled back */
-        r->in_batch = 0;
-        return -1;
-    } else {
-        r->recorded++;
+    row.line = line;
+    row.addr_len = strlen(f[r->col_addr]);
+    row.addr = keep_text(r, f[r->col_addr], row.addr_len);
+    row.status = keep_text(r, f[r->col_status], strlen(f[r->col_status]));
+    row.diag = SIZE_MAX;
+    bool has_diag =
+        r->col_diag >= 0 && (size_t)r->col_diag < n && f[r->col_diag][0];
+    if (has_diag)
+        row.diag = keep_text(r, f[r->col_diag], strlen(f[r->col_diag]));
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        import_row *rows = realloc(r->rows, cap * sizeof *rows);
+        if (rows != NULL) {
+            r->rows = rows;
+            r->cap = cap;
+        }
     }
-    r->in_batch++;
-    r->last_line = line;
-    return r->in_batch >= IMPORT_BATCH ? commit_batch(r) : 0;
+    if (row.addr == SIZE_MAX || row.status == SIZE_MAX ||
+        (has_diag && row.diag == SIZE_MAX) || r->n == r->cap) {
+        fprintf(stderr, "mailvet: store import: out of memory\n");
+        return -1;
+    }
+    r->rows[r->n++] = row;
+    return r->n >= IMPORT_BATCH ? flush_batch(r) : 0;
 }
 
 enum { IMPORT_FIELDS = 32, IMPORT_ROW_MAX = 1 << 16 };
@@ -667,7 +768,7 @@ static int import_fd(import_run *r, int fd)
             bad_row(r, line, "row too long", NULL);
             continue;
         }
-        if (import_row(r, f, n, line) < 0) {
+        if (import_row_add(r, f, n, line) < 0) {
             mv_csv_free(c);
             return -1;
         }
@@ -675,7 +776,7 @@ static int import_fd(import_run *r, int fd)
     if (rc < 0)
         fprintf(stderr, "mailvet: %s: %s\n", r->name, strerror(errno));
     mv_csv_free(c);
-    if (commit_batch(r) < 0)
+    if (flush_batch(r) < 0)
         return -1;
     return rc;
 }
@@ -693,12 +794,15 @@ static int cmd_import(vl_store *st, const store_opts *o, int argc, char **argv)
         r.name = in ? "stdin" : argv[i];
         if (fd < 0) {
             fprintf(stderr, "mailvet: %s: %s\n", argv[i], strerror(errno));
-            return MV_EXIT_USAGE;
+            rc = -1;
+            break;
         }
         rc = import_fd(&r, fd);
         if (!in)
             close(fd);
     }
+    free(r.rows);
+    free(r.text);
     fprintf(stderr, "mailvet: store import: %zu recorded, %zu skipped\n",
             r.recorded, r.skipped);
     if (rc < 0)

@@ -48,12 +48,23 @@ int mv_store_opts_check(const mv_store_opts *o)
 
 int mv_store_opts_open(mv_store_opts *o, vl_options *lib)
 {
+    const char *why;
+
     if (o->where == NULL)
         return 0;
+    /* A store that cannot be reached now (a server down) must not fail
+     * the run: its addresses are "unknown", store_unavailable, and the
+     * store is opened as soon as it answers. */
+    o->cfg.open_unreachable = 1;
     o->store = mv_store_open(
         strcmp(o->where, "default") == 0 ? NULL : o->where, &o->cfg);
     if (o->store == NULL)
         return -1;
+    if ((why = vl_store_errmsg(o->store))[0] != '\0')
+        fprintf(stderr,
+                "mailvet: store: %s; until it answers, checks say "
+                "store_unavailable\n",
+                why);
     lib->store = o->store;
     lib->scope = o->scope;
     return 0;

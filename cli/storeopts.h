@@ -39,7 +39,9 @@ void mv_store_opts_init(mv_store_opts *o);
 int mv_store_opts_parse(mv_store_opts *o, int c, const char *arg);
 /* After parsing: -1 (said on stderr) when an option needs --store. */
 int mv_store_opts_check(const mv_store_opts *o);
-/* Open the store, if asked, and lend it to 'lib'; -1 when it fails. */
+/* Open the store, if asked, and lend it to 'lib'; -1 when it fails.
+ * A store that cannot be reached yet (VL_ETEMP) opens anyway, said on
+ * stderr: its lookups are store_unavailable until it answers. */
 int mv_store_opts_open(mv_store_opts *o, vl_options *lib);
 /* With --record, write a check's permanent undeliverable verdict (never
  * a temporary one); -1 (said on stderr) when the store fails. */

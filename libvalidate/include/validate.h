@@ -464,7 +464,28 @@ VL_API vl_status vl_result_smtp_line(const vl_result *res, size_t i,
  * could not tell (VL_ETEMP: busy, unreachable, I/O).  VL_ETEMP must
  * never be read as "not suppressed" nor as "suppressed".
  * A store handle may be used from several threads (calls are
- * serialised); several processes may share one SQLite file. */
+ * serialised); several processes may share one SQLite file.
+ *
+ * Lookups (vl_store_lookup() and the store stage of vl_check()) are
+ * answered from memory once a handle has made 'cache_after' of them:
+ * the handle loads the set of suppressing entries (a 128-bit hash of
+ * key and scope, the source and, with expiry, the last touch; 16 bytes
+ * a slot, 20 with expiry, in a table at most 3/4 full that doubles when
+ * fuller: 22-43 bytes an entry, 27-54 with expiry) and from then on
+ * reads only what changed.
+ * Freshness, the contract every backend keeps:
+ *  - a write made through this handle is seen by its next lookup;
+ *  - SQLite: a write committed by any other handle or process before a
+ *    lookup starts is seen by that lookup (the handle watches the WAL
+ *    index header in shared memory, a few loads per lookup, and reads
+ *    the changed rows when it moved);
+ *  - PostgreSQL: a write committed elsewhere is seen within
+ *    'cache_check_ms' (the handle asks the server for changed rows at
+ *    most that often while lookups come; a server that cannot be asked
+ *    makes lookups VL_ETEMP, never an answer from an unchecked cache).
+ * A store that would need more than 'cache_max_bytes' is not cached:
+ * lookups then query the backend each time.  vl_store_get() and the
+ * entry vl_store_lookup() copies out always come from the backend. */
 
 /* Where an entry came from. Names: "validation", "hard_bounce",
  * "soft_bounce", "manual". */
@@ -524,6 +545,18 @@ typedef struct vl_store_stats {
  * call only.  Return nonzero to stop.  Must not call the same store. */
 typedef int (*vl_store_entry_cb)(void *arg, const vl_store_entry *e);
 
+/* What the lookup cache needs of an entry (vl_store_ops.changes());
+ * the strings are valid during the call only. */
+typedef struct vl_store_change {
+    const char *key;
+    const char *scope;
+    vl_store_source source;
+    int suppressed;
+    int64_t touched; /* the later of last_seen and last_hit */
+} vl_store_change;
+
+typedef int (*vl_store_change_cb)(void *arg, const vl_store_change *c);
+
 /* A backend: an ops struct and its own state ('be'), as sqlite3_vfs or
  * Postfix's DICT.  Every method returns VL_OK, VL_ENOTFOUND where it
  * says so, or VL_ETEMP when it could not tell (and other codes for bad
@@ -560,9 +593,28 @@ typedef struct vl_store_ops {
     void (*close)(void *be);
     /* What went wrong last, for people; never NULL. */
     const char *(*errmsg)(void *be);
+    /* ---- VL_STORE_OPS_V2: each may be NULL (not offered) ---- */
+    /* Insert 'e' when (key, scope) has no entry: '*added' 1; else write
+     * nothing and '*added' 0.  Inside a transaction.  Saves the read of
+     * get() for a new entry (most rows of an import). */
+    vl_status (*add)(void *be, const vl_store_entry *e, int *added);
+    /* For the lookup cache: through 'cb', every entry whose last write
+     * was committed after the changes() call that returned '*upto' =
+     * 'since' (0: every suppressing entry; others may be left out), in
+     * any order; then '*upto' for the next call.  Needs every write to
+     * number its transaction in commit order (SQLite and PostgreSQL
+     * keep a "seq" column).  Stops when 'cb' returns nonzero. */
+    vl_status (*changes)(void *be, uint64_t since, vl_store_change_cb cb,
+                         void *arg, uint64_t *upto);
+    /* Without I/O: 0 when certainly nothing was committed since the
+     * last changes(), nonzero when something may have been.  NULL: the
+     * backend cannot tell cheaply, and the cache asks changes() at most
+     * every 'cache_check_ms' instead. */
+    int (*changed)(void *be);
 } vl_store_ops;
 
 #define VL_STORE_OPS_V1 1u
+#define VL_STORE_OPS_V2 2u
 
 typedef struct vl_store_config {
     size_t struct_size;       /* the caller's sizeof */
@@ -571,6 +623,16 @@ typedef struct vl_store_config {
     int64_t soft_window_s;    /* [30 days] */
     int64_t expire_after_s;   /* 0 = never [0] */
     unsigned busy_timeout_ms; /* wait for another writer [10000] */
+    /* The lookup cache (see "Lookups" above). */
+    size_t cache_max_bytes;  /* 0 = never cache [256 MiB] */
+    unsigned cache_after;    /* lookups before it is loaded [1000] */
+    unsigned cache_check_ms; /* PostgreSQL: staleness bound [100] */
+    /* Nonzero: when the backend cannot be reached at open (VL_ETEMP:
+     * a server down, a file locked past the busy timeout),
+     * vl_store_open() still succeeds, and every call answers VL_ETEMP
+     * until one (tried at most every 250 ms) opens it.  For readers
+     * that must go on without it: store_unavailable, not a failure [0]. */
+    int open_unreachable;
 } vl_store_config;
 
 VL_API void vl_store_config_init(vl_store_config *cfg, size_t size);

@@ -41,7 +41,7 @@ static size_t junk_before(const unsigned char *s, size_t n)
     return 0;
 }
 
-static void trim(const char **s, size_t *len)
+void vl__trim(const char **s, size_t *len)
 {
     const unsigned char *p = (const unsigned char *)*s;
     size_t n = *len, k;
@@ -153,7 +153,7 @@ static vl_status check_offline(const vl_ctx *ctx, const char *addr, size_t len,
 
     *network = false;
     vl__result_reset(res);
-    trim(&addr, &len);
+    vl__trim(&addr, &len);
     res->stages = VL_STAGE_SYNTAX;
     r = vl__syntax_parse(addr, len, &p);
     if (r != VL__SYNTAX_OK) {

@@ -53,6 +53,9 @@ typedef struct vl__syntax_parts {
  * of the first fault with p->error_offset set.  Non-ASCII domain labels
  * are checked for structure only: IDNA validity is normalise.c's. */
 vl_reason vl__syntax_parse(const char *s, size_t len, vl__syntax_parts *p);
+/* Strip paste debris from both ends, as vl_check() does first (check.c;
+ * the store's keys are made the same way). */
+void vl__trim(const char **s, size_t *len);
 
 typedef struct vl__tables {
     vl__strset disposable, free_mail, role, typo;

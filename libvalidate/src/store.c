@@ -17,6 +17,22 @@
  *  - expiry (optional): untouched for 'expire_after_s', it stops
  *    suppressing.
  *
+ * Lookups are answered from memory once a handle has made
+ * 'cache_after' of them (store_cache.c holds the set): the handle loads
+ * every suppressing entry through the backend's changes(), then before
+ * each lookup asks the backend's changed() (SQLite: a look at shared
+ * memory) or, for a backend that cannot tell without a query
+ * (PostgreSQL), reads the changes at most every 'cache_check_ms'.  A
+ * write through this handle marks the cache stale, so the next lookup
+ * reads the changes first.  Inside a batch, lookups query the backend:
+ * they must see the batch's own uncommitted writes, which the cache
+ * must not take in before they commit.  A cache that would pass
+ * 'cache_max_bytes' is dropped, and lookups query the backend again.
+ *
+ * With 'open_unreachable', a backend that cannot be reached at open is
+ * opened later: every call until then is VL_ETEMP (a reader answers
+ * store_unavailable), and one call every REOPEN_MS tries again.
+ *
  * Keys come from the library's own offline pipeline (syntax, IDNA,
  * NFC, provider rules), never from ad-hoc lower-casing, so a key is the
  * deduplication key.  One mutex serialises every call on a store, so a
@@ -25,6 +41,7 @@
  * beyond "suppressed or not".
  */
 #include "internal.h"
+#include "store_cache.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -33,14 +50,30 @@
 #include <string.h>
 #include <time.h>
 
+enum { REOPEN_MS = 250 };
+
+typedef enum { CACHE_COLD, CACHE_ON, CACHE_OFF } cache_state;
+
 struct vl_store {
-    const vl_store_ops *ops;
+    const vl_store_ops *ops; /* NULL: not open yet (open_unreachable) */
     void *be;
     vl_store_config cfg;
     vl_ctx *keyctx;    /* offline context that makes the keys */
     vl_result *keyres; /* its scratch result; under 'mu' */
     pthread_mutex_t mu;
     bool in_batch;
+    /* Not open yet: where, when to try again, and why it failed. */
+    char *where;
+    int64_t reopen_at_ms;
+    char msg[512];
+    /* The lookup cache; everything under 'mu'. */
+    cache_state cache;
+    vl__scache set;
+    unsigned cold_lookups; /* answered by the backend while COLD */
+    uint64_t upto;         /* changes() high-water mark */
+    bool stale;            /* read the changes before the next answer */
+    int64_t checked_ms;    /* when changes() last ran (or began) */
+    uint64_t seed_none;    /* vl__scache_seed("") */
 };
 
 static const char *const source_names[] = {"validation", "hard_bounce",
@@ -75,6 +108,9 @@ void vl_store_config_init(vl_store_config *cfg, size_t size)
     def.soft_window_s = 30 * 86400;
     def.expire_after_s = 0;
     def.busy_timeout_ms = 10000;
+    def.cache_max_bytes = (size_t)256 << 20;
+    def.cache_after = 1000;
+    def.cache_check_ms = 100;
     memset(cfg, 0, size);
     memcpy(cfg, &def, def.struct_size);
 }
@@ -82,6 +118,14 @@ void vl_store_config_init(vl_store_config *cfg, size_t size)
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 vl_status vl_store_default_path(char *buf, size_t cap)
@@ -107,17 +151,15 @@ static void set_err(char *err, size_t cap, const char *msg)
         snprintf(err, cap, "%s", msg);
 }
 
-vl_status vl_store_open_ops(const vl_store_ops *ops, void *be,
-                            const vl_store_config *cfg, vl_store **out,
-                            char *err, size_t err_cap)
+/* The front without a backend: config, key context, lock. */
+static vl_status store_new(const vl_store_config *cfg, vl_store **out,
+                           char *err, size_t err_cap)
 {
     vl_store *st;
     vl_options kopt;
     vl_status rc;
 
     *out = NULL;
-    if (ops == NULL || ops->version < VL_STORE_OPS_V1)
-        return VL_EINVAL;
     if ((st = calloc(1, sizeof *st)) == NULL)
         return VL_ENOMEM;
     vl_store_config_init(&st->cfg, sizeof st->cfg);
@@ -145,9 +187,27 @@ vl_status vl_store_open_ops(const vl_store_ops *ops, void *be,
         return rc;
     }
     pthread_mutex_init(&st->mu, NULL);
-    st->ops = ops;
-    st->be = be;
+    st->seed_none = vl__scache_seed("");
+    st->cache = st->cfg.cache_max_bytes ? CACHE_COLD : CACHE_OFF;
     *out = st;
+    return VL_OK;
+}
+
+vl_status vl_store_open_ops(const vl_store_ops *ops, void *be,
+                            const vl_store_config *cfg, vl_store **out,
+                            char *err, size_t err_cap)
+{
+    vl_status rc;
+
+    *out = NULL;
+    if (ops == NULL || ops->version < VL_STORE_OPS_V1)
+        return VL_EINVAL;
+    if ((rc = store_new(cfg, out, err, err_cap)) != VL_OK)
+        return rc;
+    (*out)->ops = ops;
+    (*out)->be = be;
+    if (ops->version < VL_STORE_OPS_V2 || ops->changes == NULL)
+        (*out)->cache = CACHE_OFF;
     return VL_OK;
 }
 
@@ -156,10 +216,71 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+static bool is_pg(const char *where)
+{
+    return has_prefix(where, "postgresql://") ||
+           has_prefix(where, "postgres://");
+}
+
+static vl_status open_backend(const char *where, const vl_store_config *c,
+                              const vl_store_ops **ops, void **be, char *err,
+                              size_t err_cap)
+{
+    if (is_pg(where))
+        return vl__store_pg_open(where, c, ops, be, err, err_cap);
+    if (has_prefix(where, "sqlite:"))
+        where += strlen("sqlite:");
+    return vl__store_sqlite_open(where, c, ops, be, err, err_cap);
+}
+
+/* A store whose backend could not be reached: opened by a later call
+ * (ensure_open()). */
+static vl_status open_later(const char *where, const vl_store_config *c,
+                            const char *why, vl_store **out, char *err,
+                            size_t err_cap)
+{
+    vl_status rc = store_new(c, out, err, err_cap);
+
+    if (rc != VL_OK)
+        return rc;
+    if (((*out)->where = strdup(where)) == NULL) {
+        vl_store_close(*out);
+        *out = NULL;
+        return VL_ENOMEM;
+    }
+    snprintf((*out)->msg, sizeof(*out)->msg, "%s", why);
+    (*out)->reopen_at_ms = now_ms() + REOPEN_MS;
+    return VL_OK;
+}
+
+/* Before every call that needs the backend; the caller holds st->mu. */
+static vl_status ensure_open(vl_store *st)
+{
+    const vl_store_ops *ops;
+    void *be;
+    vl_status rc;
+
+    if (st->ops != NULL)
+        return VL_OK;
+    if (now_ms() < st->reopen_at_ms)
+        return VL_ETEMP;
+    rc = open_backend(st->where, &st->cfg, &ops, &be, st->msg, sizeof st->msg);
+    if (rc != VL_OK) {
+        st->reopen_at_ms = now_ms() + REOPEN_MS;
+        return rc;
+    }
+    st->ops = ops;
+    st->be = be;
+    st->msg[0] = '\0';
+    if (ops->version < VL_STORE_OPS_V2 || ops->changes == NULL)
+        st->cache = CACHE_OFF;
+    return VL_OK;
+}
+
 vl_status vl_store_open(const char *where, const vl_store_config *cfg,
                         vl_store **out, char *err, size_t err_cap)
 {
-    char def[4096];
+    char def[4096], why[512];
     const vl_store_ops *ops = NULL;
     void *be = NULL;
     vl_store_config c;
@@ -180,16 +301,13 @@ vl_status vl_store_open(const char *where, const vl_store_config *cfg,
         }
         where = def;
     }
-    if (has_prefix(where, "postgresql://") ||
-        has_prefix(where, "postgres://")) {
-        rc = vl__store_pg_open(where, &c, &ops, &be, err, err_cap);
-    } else {
-        if (has_prefix(where, "sqlite:"))
-            where += strlen("sqlite:");
-        rc = vl__store_sqlite_open(where, &c, &ops, &be, err, err_cap);
-    }
-    if (rc != VL_OK)
+    rc = open_backend(where, &c, &ops, &be, why, sizeof why);
+    if (rc == VL_ETEMP && c.open_unreachable)
+        return open_later(where, &c, why, out, err, err_cap);
+    if (rc != VL_OK) {
+        set_err(err, err_cap, why);
         return rc;
+    }
     if ((rc = vl_store_open_ops(ops, be, &c, out, err, err_cap)) != VL_OK)
         ops->close(be);
     return rc;
@@ -199,9 +317,13 @@ void vl_store_close(vl_store *st)
 {
     if (st == NULL)
         return;
-    if (st->in_batch && st->ops->commit(st->be) != VL_OK)
-        st->ops->rollback(st->be);
-    st->ops->close(st->be);
+    if (st->ops != NULL) {
+        if (st->in_batch && st->ops->commit(st->be) != VL_OK)
+            st->ops->rollback(st->be);
+        st->ops->close(st->be);
+    }
+    vl__scache_free(&st->set);
+    free(st->where);
     vl_result_free(st->keyres);
     vl_ctx_free(st->keyctx);
     pthread_mutex_destroy(&st->mu);
@@ -210,12 +332,18 @@ void vl_store_close(vl_store *st)
 
 const char *vl_store_backend(const vl_store *st)
 {
+    if (st->ops == NULL)
+        return is_pg(st->where) ? "postgresql" : "sqlite";
     return st->ops->name;
 }
 
 const char *vl_store_errmsg(vl_store *st)
 {
-    const char *m = st->ops->errmsg ? st->ops->errmsg(st->be) : NULL;
+    const char *m;
+
+    if (st->ops == NULL)
+        return st->msg;
+    m = st->ops->errmsg ? st->ops->errmsg(st->be) : NULL;
     return m ? m : "";
 }
 
@@ -228,10 +356,26 @@ static const char *key_domain(const char *key)
     return at ? at : key;
 }
 
-/* Key of an address or "@domain" through the offline pipeline; the
- * caller holds st->mu.  A domain is keyed as the domain part of the
- * canonical key of "postmaster@domain", so provider rules apply to it
- * exactly as to the addresses it covers (googlemail.com is gmail.com). */
+/* The canonical key of an address into st->keyres: the offline pipeline
+ * as vl_check() runs it up to normalisation (trim, syntax, IDNA, NFC,
+ * provider rules), without the table stage, which a key does not need
+ * and which took a tenth of an import (a domain-table probe that misses
+ * the cache on every new domain). */
+static vl_status canonical_of(vl_store *st, const char *addr, size_t len)
+{
+    vl__syntax_parts p;
+
+    vl__result_reset(st->keyres);
+    vl__trim(&addr, &len);
+    if (vl__syntax_parse(addr, len, &p) != VL__SYNTAX_OK)
+        return VL_OK; /* no canonical key: not an address */
+    return vl__normalise(st->keyctx, addr, &p, st->keyres);
+}
+
+/* Key of an address or "@domain"; the caller holds st->mu.  A domain is
+ * keyed as the domain part of the canonical key of "postmaster@domain",
+ * so provider rules apply to it exactly as to the addresses it covers
+ * (googlemail.com is gmail.com). */
 static vl_status make_key(vl_store *st, const char *addr, size_t len,
                           char *key, size_t cap)
 {
@@ -247,7 +391,7 @@ static vl_status make_key(vl_store *st, const char *addr, size_t len,
         addr = tmp;
         len = len - 1 + 11;
     }
-    if ((rc = vl_check(st->keyctx, addr, len, st->keyres)) != VL_OK)
+    if ((rc = canonical_of(st, addr, len)) != VL_OK)
         return rc;
     const char *canon = vl_result_canonical(st->keyres);
     if (canon[0] == '\0')
@@ -312,6 +456,7 @@ static void copy_text(char *dst, size_t cap, const char *src)
 
 /* ---- transactions --------------------------------------------------- */
 
+/* The caller holds st->mu and has seen ensure_open() succeed. */
 static vl_status tx_begin(vl_store *st)
 {
     return st->in_batch ? VL_OK : st->ops->begin(st->be);
@@ -319,8 +464,10 @@ static vl_status tx_begin(vl_store *st)
 
 static vl_status tx_end(vl_store *st, vl_status rc)
 {
-    if (rc == VL_OK && !st->in_batch)
+    if (rc == VL_OK && !st->in_batch) {
         rc = st->ops->commit(st->be);
+        st->stale = true; /* this handle's write: seen by its next lookup */
+    }
     if (rc != VL_OK) {
         st->ops->rollback(st->be);
         st->in_batch = false; /* a failed batch is gone as a whole */
@@ -333,7 +480,8 @@ vl_status vl_store_batch_begin(vl_store *st)
     vl_status rc = VL_EINVAL;
 
     pthread_mutex_lock(&st->mu);
-    if (!st->in_batch && (rc = st->ops->begin(st->be)) == VL_OK)
+    if (!st->in_batch && (rc = ensure_open(st)) == VL_OK &&
+        (rc = st->ops->begin(st->be)) == VL_OK)
         st->in_batch = true;
     pthread_mutex_unlock(&st->mu);
     return rc;
@@ -346,6 +494,7 @@ vl_status vl_store_batch_commit(vl_store *st)
     pthread_mutex_lock(&st->mu);
     if (st->in_batch) {
         st->in_batch = false;
+        st->stale = true;
         if ((rc = st->ops->commit(st->be)) != VL_OK)
             st->ops->rollback(st->be);
     }
@@ -444,13 +593,20 @@ static void entry_init(vl_store_entry *e, const char *key, const char *addr,
                        size_t len, const char *scope)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->key, sizeof e->key, "%s", key);
+    /* key and scope were checked against their caps (make_key(),
+     * scope_ok()); copy_text() cuts whatever does not fit */
+    copy_text(e->key, sizeof e->key, key);
     if (len >= sizeof e->address)
         len = sizeof e->address - 1;
     memcpy(e->address, addr, len);
     e->address[len] = '\0';
     copy_text(e->address, sizeof e->address, e->address);
-    snprintf(e->scope, sizeof e->scope, "%s", scope);
+    copy_text(e->scope, sizeof e->scope, scope);
+}
+
+static bool has_add(const vl_store *st)
+{
+    return st->ops->version >= VL_STORE_OPS_V2 && st->ops->add != NULL;
 }
 
 static vl_status record_locked(vl_store *st, const vl_store_outcome *o,
@@ -459,18 +615,28 @@ static vl_status record_locked(vl_store *st, const vl_store_outcome *o,
     const char *scope = o->scope ? o->scope : "";
     int64_t at = o->at ? o->at : now_s();
     vl_store_entry e;
+    int added = 0;
     vl_status rc;
 
-    if ((rc = tx_begin(st)) != VL_OK)
+    if ((rc = ensure_open(st)) != VL_OK || (rc = tx_begin(st)) != VL_OK)
         return rc;
-    rc = st->ops->get(st->be, key, scope, &e);
-    if (rc == VL_ENOTFOUND) {
+    if (has_add(st)) {
+        /* Most outcomes of an import are of addresses not stored yet:
+         * insert first, and read (and update) only when one exists. */
         entry_init(&e, key, o->address, o->address_len, scope);
-        rc = VL_OK;
-    }
-    if (rc == VL_OK) {
         apply(st, &e, o, at);
-        rc = st->ops->put(st->be, &e);
+        rc = st->ops->add(st->be, &e, &added);
+    }
+    if (rc == VL_OK && !added) {
+        rc = st->ops->get(st->be, key, scope, &e);
+        if (rc == VL_ENOTFOUND) {
+            entry_init(&e, key, o->address, o->address_len, scope);
+            rc = VL_OK;
+        }
+        if (rc == VL_OK) {
+            apply(st, &e, o, at);
+            rc = st->ops->put(st->be, &e);
+        }
     }
     if ((rc = tx_end(st, rc)) == VL_OK && suppressed != NULL)
         *suppressed = e.suppressed;
@@ -583,6 +749,206 @@ vl_status vl_store_record_result(vl_store *st, const vl_result *res,
     return rc;
 }
 
+/* ---- the lookup cache ----------------------------------------------- */
+
+static uint64_t seed_of(const vl_store *st, const char *scope)
+{
+    return scope[0] ? vl__scache_seed(scope) : st->seed_none;
+}
+
+/* changes() callback: one entry into (or out of) the set. */
+static int cache_apply(void *arg, const vl_store_change *c)
+{
+    vl_store *st = arg;
+    vl__shash h =
+        vl__scache_hash(c->key, strlen(c->key), seed_of(st, c->scope));
+
+    if (!c->suppressed) {
+        vl__scache_del(&st->set, h);
+        return 0;
+    }
+    /* A source the cache cannot keep (2 bits), or no room: give the
+     * lookups back to the backend, which says what to make of it. */
+    if ((unsigned)c->source > VL_SRC_MANUAL ||
+        vl__scache_put(&st->set, h, c->source, c->touched) != VL_OK) {
+        st->cache = CACHE_OFF;
+        return 1;
+    }
+    return 0;
+}
+
+/* Read what changed since the last read.  VL_ENOTFOUND when the cache
+ * was dropped (too big): the backend answers from now on. */
+static vl_status cache_read(vl_store *st)
+{
+    int64_t began = now_ms();
+    uint64_t upto = st->upto;
+    vl_status rc = st->ops->changes(st->be, st->upto, cache_apply, st, &upto);
+
+    if (st->cache == CACHE_OFF) {
+        vl__scache_free(&st->set);
+        return VL_ENOTFOUND;
+    }
+    if (rc != VL_OK) {
+        st->stale = true; /* nothing answers before a read succeeds */
+        return rc;
+    }
+    st->upto = upto;
+    st->stale = false;
+    st->checked_ms = began; /* what began after this may be unseen */
+    return VL_OK;
+}
+
+/* The load gathers every suppressing entry first, then makes the set at
+ * its final size in one pass (vl__scache_fill): no rehashing, and the
+ * random writes overlap. */
+typedef struct load_buf {
+    const vl_store *st;
+    vl__shash *h;
+    uint8_t *src;
+    uint32_t *touched; /* NULL without expiry */
+    size_t n, cap;
+    bool over; /* past cache_max_bytes, or an entry it cannot keep */
+} load_buf;
+
+static void load_buf_free(load_buf *b)
+{
+    free(b->h);
+    free(b->src);
+    free(b->touched);
+}
+
+static bool load_buf_grow(load_buf *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    size_t each = sizeof *b->h + sizeof *b->src +
+                  (b->st->cfg.expire_after_s ? sizeof *b->touched : 0);
+    void *h, *src, *t = NULL;
+
+    if (cap * each > b->st->cfg.cache_max_bytes)
+        return false;
+    if ((h = realloc(b->h, cap * sizeof *b->h)) != NULL)
+        b->h = h;
+    if ((src = realloc(b->src, cap * sizeof *b->src)) != NULL)
+        b->src = src;
+    if (b->st->cfg.expire_after_s &&
+        (t = realloc(b->touched, cap * sizeof *b->touched)) != NULL)
+        b->touched = t;
+    if (h == NULL || src == NULL || (b->st->cfg.expire_after_s && t == NULL))
+        return false;
+    b->cap = cap;
+    return true;
+}
+
+static int load_row(void *arg, const vl_store_change *c)
+{
+    load_buf *b = arg;
+
+    if (!c->suppressed)
+        return 0;
+    if ((unsigned)c->source > VL_SRC_MANUAL ||
+        (b->n == b->cap && !load_buf_grow(b))) {
+        b->over = true;
+        return 1;
+    }
+    b->h[b->n] =
+        vl__scache_hash(c->key, strlen(c->key), seed_of(b->st, c->scope));
+    b->src[b->n] = (uint8_t)c->source;
+    if (b->touched)
+        b->touched[b->n] = vl__scache_secs(c->touched);
+    b->n++;
+    return 0;
+}
+
+static vl_status cache_load(vl_store *st)
+{
+    load_buf b = {.st = st};
+    int64_t began = now_ms();
+    uint64_t upto = 0;
+    vl_status rc = st->ops->changes(st->be, 0, load_row, &b, &upto);
+
+    if (rc == VL_OK && !b.over &&
+        (rc = vl__scache_init(&st->set, st->cfg.expire_after_s != 0,
+                              st->cfg.cache_max_bytes)) == VL_OK &&
+        (rc = vl__scache_fill(&st->set, b.h, b.src, b.touched, b.n)) ==
+            VL_OK) {
+        st->cache = CACHE_ON;
+        st->upto = upto;
+        st->stale = false;
+        st->checked_ms = began;
+    } else if (b.over || rc == VL_ENOMEM) {
+        vl__scache_free(&st->set);
+        st->cache = CACHE_OFF; /* too big: the backend answers */
+    } else {
+        /* The backend failed: it answers, and the load is tried again
+         * after another 'cache_after' lookups. */
+        st->cold_lookups = 0;
+    }
+    load_buf_free(&b);
+    return st->cache == CACHE_ON ? VL_OK : VL_ENOTFOUND;
+}
+
+/* May the cache answer now?  VL_OK: yes (it is as fresh as validate.h
+ * promises); VL_ENOTFOUND: ask the backend; else the backend could not
+ * say what changed, and nothing may answer. */
+static vl_status cache_ready(vl_store *st)
+{
+    if (st->in_batch || st->cache == CACHE_OFF)
+        return VL_ENOTFOUND;
+    if (st->cache == CACHE_COLD)
+        return ++st->cold_lookups <= st->cfg.cache_after ? VL_ENOTFOUND
+                                                         : cache_load(st);
+    if (!st->stale &&
+        (st->ops->changed != NULL
+             ? st->ops->changed(st->be) == 0
+             : now_ms() - st->checked_ms < (int64_t)st->cfg.cache_check_ms))
+        return VL_OK;
+    return cache_read(st);
+}
+
+typedef struct cache_hit {
+    const char *key, *scope;
+    vl__shash h;
+    vl_store_source source;
+    int64_t touched;
+} cache_hit;
+
+static bool cache_probe(const vl_store *st, const char *key, uint64_t seed,
+                        const char *scope, int64_t min_touch, cache_hit *out)
+{
+    out->h = vl__scache_hash(key, strlen(key), seed);
+    if (!vl__scache_get(&st->set, out->h, &out->source, &out->touched) ||
+        (st->cfg.expire_after_s && out->touched < min_touch))
+        return false;
+    out->key = key;
+    out->scope = scope;
+    return true;
+}
+
+/* As the backends' find(): the address before the domain, the scope
+ * before the unscoped. */
+static bool cache_find(const vl_store *st, const char *key, const char *scope,
+                       int64_t min_touch, cache_hit *out)
+{
+    const char *dom = key_domain(key);
+    uint64_t seed = seed_of(st, scope);
+
+    return (scope[0] && cache_probe(st, key, seed, scope, min_touch, out)) ||
+           cache_probe(st, key, st->seed_none, "", min_touch, out) ||
+           (scope[0] && cache_probe(st, dom, seed, scope, min_touch, out)) ||
+           cache_probe(st, dom, st->seed_none, "", min_touch, out);
+}
+
+/* With expiry on, a hit keeps the entry alive: note it, at most once a
+ * day (a write per lookup would serialise readers).  Best effort: a
+ * read-only or busy store still answers the lookup. */
+static bool note_hit(vl_store *st, const char *key, const char *scope,
+                     int64_t touched, int64_t now)
+{
+    return st->cfg.expire_after_s && now - touched > 86400 &&
+           st->ops->touch(st->be, key, scope, now) == VL_OK;
+}
+
 /* ---- reading -------------------------------------------------------- */
 
 static int64_t touched(const vl_store_entry *e)
@@ -598,26 +964,61 @@ int vl_store_entry_active(const vl_store *st, const vl_store_entry *e)
            touched(e) >= now_s() - st->cfg.expire_after_s;
 }
 
-/* The lookup itself on a key; the caller holds st->mu. */
-static vl_status lookup_key(vl_store *st, const char *key, const char *scope,
-                            vl_store_entry *out)
+/* The backend's lookup. */
+static vl_status find_direct(vl_store *st, const char *key, const char *scope,
+                             int64_t min_touch, int64_t now,
+                             vl_store_entry *out)
 {
-    int64_t now = now_s();
-    int64_t min =
-        st->cfg.expire_after_s ? now - st->cfg.expire_after_s : INT64_MIN;
     vl_store_entry tmp;
     vl_store_entry *e = out ? out : &tmp;
     vl_status rc;
 
-    rc = st->ops->find(st->be, key, key_domain(key), scope ? scope : "", min,
-                       e);
-    /* With expiry on, a hit keeps the entry alive: note it, at most once
-     * a day (a write per lookup would serialise readers).  Best effort:
-     * a read-only or busy store still answers the lookup. */
-    if (rc == VL_OK && st->cfg.expire_after_s && now - e->last_hit > 86400 &&
-        st->ops->touch(st->be, e->key, e->scope, now) == VL_OK)
+    rc = st->ops->find(st->be, key, key_domain(key), scope, min_touch, e);
+    if (rc == VL_OK && note_hit(st, e->key, e->scope, touched(e), now))
         e->last_hit = now;
     return rc;
+}
+
+/* The lookup itself on a key; the caller holds st->mu.  With 'full',
+ * '*out' (when not NULL) is the whole entry, from the backend; without,
+ * an answer from the cache sets only its key, scope, source and
+ * suppressed (all the pipeline reads). */
+static vl_status lookup_key(vl_store *st, const char *key, const char *scope,
+                            vl_store_entry *out, bool full)
+{
+    int64_t now = now_s();
+    int64_t min =
+        st->cfg.expire_after_s ? now - st->cfg.expire_after_s : INT64_MIN;
+    cache_hit hit;
+    vl_status rc;
+
+    scope = scope ? scope : "";
+    if ((rc = ensure_open(st)) != VL_OK)
+        return rc;
+    if ((rc = cache_ready(st)) == VL_ENOTFOUND)
+        return find_direct(st, key, scope, min, now, out);
+    if (rc != VL_OK)
+        return rc;
+    if (!cache_find(st, key, scope, min, &hit))
+        return VL_ENOTFOUND;
+    if (note_hit(st, hit.key, hit.scope, hit.touched, now))
+        vl__scache_touch(&st->set, hit.h, now);
+    if (out == NULL)
+        return VL_OK;
+    if (!full) {
+        copy_text(out->key, sizeof out->key, hit.key);
+        copy_text(out->scope, sizeof out->scope, hit.scope);
+        out->source = hit.source;
+        out->suppressed = 1;
+        return VL_OK;
+    }
+    rc = st->ops->get(st->be, hit.key, hit.scope, out);
+    if (rc == VL_OK && vl_store_entry_active(st, out))
+        return VL_OK;
+    if (rc != VL_OK && rc != VL_ENOTFOUND)
+        return rc;
+    /* Changed since the cache last looked: the backend decides. */
+    return find_direct(st, key, scope, min, now, out);
 }
 
 vl_status vl_store_lookup(vl_store *st, const char *addr, size_t len,
@@ -631,14 +1032,15 @@ vl_status vl_store_lookup(vl_store *st, const char *addr, size_t len,
     pthread_mutex_lock(&st->mu);
     rc = make_key(st, addr, len, key, sizeof key);
     if (rc == VL_OK)
-        rc = lookup_key(st, key, scope, out);
+        rc = lookup_key(st, key, scope, out, true);
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
 
 /* The pipeline's lookup (check.c): the result's own canonical key when
  * it was made with the store's provider rules, else the store's key of
- * its normalised address. */
+ * its normalised address.  From the cache, '*out' has only key, scope,
+ * source and suppressed. */
 vl_status vl__store_check(vl_store *st, const vl_result *res,
                           unsigned ctx_flags, const char *scope,
                           vl_store_entry *out)
@@ -653,7 +1055,7 @@ vl_status vl__store_check(vl_store *st, const vl_result *res,
         k = key;
     }
     if (rc == VL_OK)
-        rc = lookup_key(st, k, scope, out);
+        rc = lookup_key(st, k, scope, out, false);
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
@@ -668,7 +1070,7 @@ vl_status vl_store_get(vl_store *st, const char *addr, size_t len,
         return VL_EINVAL;
     pthread_mutex_lock(&st->mu);
     rc = make_key(st, addr, len, key, sizeof key);
-    if (rc == VL_OK)
+    if (rc == VL_OK && (rc = ensure_open(st)) == VL_OK)
         rc = st->ops->get(st->be, key, scope ? scope : "", out);
     pthread_mutex_unlock(&st->mu);
     return rc;
@@ -685,7 +1087,8 @@ vl_status vl_store_remove(vl_store *st, const char *addr, size_t len,
         return VL_EINVAL;
     pthread_mutex_lock(&st->mu);
     rc = make_key(st, addr, len, key, sizeof key);
-    if (rc == VL_OK && (rc = tx_begin(st)) == VL_OK) {
+    if (rc == VL_OK && (rc = ensure_open(st)) == VL_OK &&
+        (rc = tx_begin(st)) == VL_OK) {
         rc = st->ops->get(st->be, key, scope ? scope : "", &e);
         if (rc == VL_OK && !e.suppressed)
             rc = VL_ENOTFOUND;
@@ -713,7 +1116,8 @@ vl_status vl_store_iterate(vl_store *st, vl_store_entry_cb cb, void *arg)
     vl_status rc;
 
     pthread_mutex_lock(&st->mu);
-    rc = st->ops->iterate(st->be, cb, arg);
+    if ((rc = ensure_open(st)) == VL_OK)
+        rc = st->ops->iterate(st->be, cb, arg);
     pthread_mutex_unlock(&st->mu);
     return rc;
 }
@@ -724,7 +1128,8 @@ vl_status vl_store_stats_get(vl_store *st, vl_store_stats *out)
 
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&st->mu);
-    rc = st->ops->stats(st->be, out);
+    if ((rc = ensure_open(st)) == VL_OK)
+        rc = st->ops->stats(st->be, out);
     pthread_mutex_unlock(&st->mu);
     return rc;
 }

@@ -13,14 +13,27 @@
  *    database from a newer mailvet is refused.
  *  - key and scope are COLLATE "C": byte order and byte equality as in
  *    SQLite, and the primary key index serves iterate()'s ORDER BY.
- *  - READ COMMITTED.  get() inside a transaction is SELECT ... FOR
- *    UPDATE, so no other writer changes an existing entry until commit
- *    (the rules run on what get() saw).  put() is INSERT ... ON
- *    CONFLICT DO UPDATE, allowed to update only when get() had found
- *    the row: when another node inserted the same new key meanwhile,
- *    nothing is written and the call is VL_ETEMP (the transaction rolls
- *    back) instead of overwriting that node's outcome with one computed
- *    from "not there".
+ *  - READ COMMITTED.  Every write transaction begins by bumping the
+ *    one row of mailvet.counter and keeps its row lock to the end:
+ *    writers take turns, transaction by transaction, so the number it
+ *    got ("seq", written on each row) grows in commit order, and
+ *    changes() can read what changed since a number (a writer that
+ *    numbered rows first and committed later could otherwise hide them
+ *    from a reader that had already moved past).  Taking it first also
+ *    means no writer waits for the counter while holding an entry's
+ *    row lock that another holder of the counter wants (no deadlock).
+ *  - add() is INSERT ... ON CONFLICT DO NOTHING: one round trip for a
+ *    new entry.  get() inside a transaction is SELECT ... FOR UPDATE,
+ *    so no other writer changes an existing entry until commit (the
+ *    rules run on what get() saw).  put() is INSERT ... ON CONFLICT DO
+ *    UPDATE, allowed to update only when get() had found the row: had
+ *    another node inserted the same new key meanwhile, nothing is
+ *    written and the call is VL_ETEMP (the transaction rolls back)
+ *    instead of overwriting its outcome with one computed from "not
+ *    there".  (With the counter first, writers no longer overlap, so
+ *    this is a second line of defence.)
+ *  - no changed(): telling whether anything changed takes a query, so
+ *    the lookup cache asks changes() at most every cache_check_ms.
  *  - connection loss, serialization failures, deadlocks, timeouts, a
  *    server shutting down or out of resources: VL_ETEMP, never an
  *    answer.  The next call reconnects (and prepares again); a read
@@ -46,7 +59,8 @@ typedef struct pg_store {
     char *uri;
     unsigned lock_timeout_ms;
     bool in_tx;
-    bool broken; /* the connection is gone: reconnect on the next call */
+    char tx_seq[24]; /* this write transaction's number, as text */
+    bool broken;     /* the connection is gone: reconnect on the next call */
     /* What the last get() saw, for put()'s "may update" (see above). */
     char got_key[VL_STORE_KEY_CAP];
     char got_scope[VL_STORE_SCOPE_CAP];
@@ -77,12 +91,22 @@ static const char *const migrations[] = {
     " removed_at bigint NOT NULL DEFAULT 0,"
     " removed_by text NOT NULL DEFAULT '',"
     " PRIMARY KEY (key, scope))",
+    /* 1 -> 2: the write counter, and each row's transaction number */
+    "CREATE TABLE mailvet.counter ("
+    " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+    " seq bigint NOT NULL);"
+    "INSERT INTO mailvet.counter (seq) VALUES (0);"
+    "ALTER TABLE mailvet.entries ADD COLUMN seq bigint NOT NULL DEFAULT 0;"
+    "CREATE INDEX entries_seq ON mailvet.entries (seq)",
 };
 
 #define COLS                                                                  \
     "key, scope, address, source, reason, status, diagnostic, count, "        \
     "soft_at, first_seen, last_seen, last_hit, suppressed, removed_at, "      \
     "removed_by"
+#define PARAMS "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16"
+#define CHANGE_COLS                                                           \
+    "key, scope, source, suppressed, greatest(last_seen, last_hit)"
 
 /* The statements prepared on each connection. */
 static const struct {
@@ -93,22 +117,24 @@ static const struct {
     {"mv_get_lock", "SELECT " COLS " FROM mailvet.entries WHERE key = $1 "
                     "AND scope = $2 FOR UPDATE"},
     {"mv_put",
-     "INSERT INTO mailvet.entries (" COLS ") VALUES "
-     "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) "
+     "INSERT INTO mailvet.entries (" COLS ", seq) VALUES (" PARAMS ") "
      "ON CONFLICT (key, scope) DO UPDATE SET address = EXCLUDED.address, "
      "source = EXCLUDED.source, reason = EXCLUDED.reason, "
      "status = EXCLUDED.status, diagnostic = EXCLUDED.diagnostic, "
      "count = EXCLUDED.count, soft_at = EXCLUDED.soft_at, "
      "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, "
      "last_hit = EXCLUDED.last_hit, suppressed = EXCLUDED.suppressed, "
-     "removed_at = EXCLUDED.removed_at, removed_by = EXCLUDED.removed_by "
-     "WHERE $16::boolean"},
+     "removed_at = EXCLUDED.removed_at, removed_by = EXCLUDED.removed_by, "
+     "seq = EXCLUDED.seq WHERE $17::boolean"},
+    {"mv_add", "INSERT INTO mailvet.entries (" COLS ", seq) VALUES (" PARAMS
+               ") ON CONFLICT (key, scope) DO NOTHING"},
     {"mv_find", "SELECT " COLS " FROM mailvet.entries WHERE key IN ($1, $2) "
                 "AND scope IN ('', $3) AND suppressed AND "
                 "greatest(last_seen, last_hit) >= $4::bigint "
                 "ORDER BY key = $1 DESC, scope = $3 DESC LIMIT 1"},
-    {"mv_touch", "UPDATE mailvet.entries SET last_hit = $1 WHERE key = $2 "
-                 "AND scope = $3"},
+    {"mv_touch", "WITH c AS (UPDATE mailvet.counter SET seq = seq + 1 "
+                 "RETURNING seq) UPDATE mailvet.entries SET last_hit = $1, "
+                 "seq = (SELECT seq FROM c) WHERE key = $2 AND scope = $3"},
     {"mv_stats", "SELECT count(*), count(*) FILTER (WHERE suppressed),"
                  " count(*) FILTER (WHERE NOT suppressed AND removed_at > 0),"
                  " count(*) FILTER (WHERE NOT suppressed AND removed_at = 0"
@@ -283,15 +309,27 @@ static vl_status run(pg_store *s, const char *name, int n,
     }
 }
 
+static void pg_rollback(void *be);
+
+/* BEGIN, and the counter (see the top): one round trip. */
 static vl_status pg_begin(void *be)
 {
     pg_store *s = be;
+    PGresult *r;
     vl_status st;
 
     if ((st = ready(s)) != VL_OK)
         return st;
-    if ((st = exec(s, "BEGIN")) == VL_OK)
-        s->in_tx = true;
+    r = PQexec(s->conn, "BEGIN; UPDATE mailvet.counter SET seq = seq + 1 "
+                        "RETURNING seq");
+    s->in_tx = PQtransactionStatus(s->conn) != PQTRANS_IDLE;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        snprintf(s->tx_seq, sizeof s->tx_seq, "%s", PQgetvalue(r, 0, 0));
+    else
+        st = fail_status(s, r);
+    PQclear(r);
+    if (st != VL_OK)
+        pg_rollback(s); /* the caller never began: leave no transaction */
     return st;
 }
 
@@ -316,8 +354,10 @@ static vl_status pg_commit(void *be)
     PQclear(r);
     /* After a failed COMMIT the connection may be in a transaction still
      * (or gone); rollback() makes it clean. */
-    if (st == VL_OK)
+    if (st == VL_OK) {
         s->in_tx = false;
+        s->tx_seq[0] = '\0';
+    }
     return st;
 }
 
@@ -325,6 +365,7 @@ static void pg_rollback(void *be)
 {
     pg_store *s = be;
 
+    s->tx_seq[0] = '\0';
     if (!s->in_tx)
         return;
     if (!s->broken && PQstatus(s->conn) == CONNECTION_OK)
@@ -444,59 +485,97 @@ static void utf8_clean(char *dst, size_t cap, const char *src)
     dst[o] = '\0';
 }
 
-static vl_status pg_put(void *be, const vl_store_entry *e)
-{
-    pg_store *s = be;
+/* An entry as the text parameters $1..$16 of mv_put and mv_add; the
+ * strings live in 'b'. */
+typedef struct entry_params {
     char soft[VL_STORE_SOFT_MAX * 21 + 3], num[6][24];
     char address[VL_STORE_KEY_CAP], diag[VL_STORE_DIAG_CAP];
     char reason[VL_STORE_REASON_CAP], by[VL_STORE_BY_CAP];
+    const char *p[17];
+} entry_params;
+
+static void entry_params_set(entry_params *b, const pg_store *s,
+                             const vl_store_entry *e)
+{
     size_t n = 1;
+
+    b->soft[0] = '{';
+    for (unsigned i = 0; i < e->soft_count && i < VL_STORE_SOFT_MAX; i++)
+        n += (size_t)snprintf(b->soft + n, sizeof b->soft - n, "%s%lld",
+                              i ? "," : "", (long long)e->soft_at[i]);
+    snprintf(b->soft + n, sizeof b->soft - n, "}");
+    snprintf(b->num[0], sizeof b->num[0], "%d", (int)e->source);
+    snprintf(b->num[1], sizeof b->num[1], "%lu", (unsigned long)e->count);
+    snprintf(b->num[2], sizeof b->num[2], "%lld", (long long)e->first_seen);
+    snprintf(b->num[3], sizeof b->num[3], "%lld", (long long)e->last_seen);
+    snprintf(b->num[4], sizeof b->num[4], "%lld", (long long)e->last_hit);
+    snprintf(b->num[5], sizeof b->num[5], "%lld", (long long)e->removed_at);
+    utf8_clean(b->address, sizeof b->address, e->address);
+    utf8_clean(b->reason, sizeof b->reason, e->reason);
+    utf8_clean(b->diag, sizeof b->diag, e->diagnostic);
+    utf8_clean(b->by, sizeof b->by, e->removed_by);
+    const char *p[] = {e->key,
+                       e->scope,
+                       b->address,
+                       b->num[0],
+                       b->reason,
+                       e->status,
+                       b->diag,
+                       b->num[1],
+                       b->soft,
+                       b->num[2],
+                       b->num[3],
+                       b->num[4],
+                       e->suppressed ? "t" : "f",
+                       b->num[5],
+                       b->by,
+                       s->tx_seq[0] ? s->tx_seq : "0"};
+    memcpy(b->p, p, sizeof p);
+}
+
+static vl_status pg_put(void *be, const vl_store_entry *e)
+{
+    pg_store *s = be;
+    entry_params *b = malloc(sizeof *b);
     /* No get() before (not store.c's way): a plain upsert. */
     bool may_update = s->got_found || strcmp(s->got_key, e->key) != 0 ||
                       strcmp(s->got_scope, e->scope) != 0;
     PGresult *r;
     vl_status st;
 
-    soft[0] = '{';
-    for (unsigned i = 0; i < e->soft_count && i < VL_STORE_SOFT_MAX; i++)
-        n += (size_t)snprintf(soft + n, sizeof soft - n, "%s%lld",
-                              i ? "," : "", (long long)e->soft_at[i]);
-    snprintf(soft + n, sizeof soft - n, "}");
-    snprintf(num[0], sizeof num[0], "%d", (int)e->source);
-    snprintf(num[1], sizeof num[1], "%lu", (unsigned long)e->count);
-    snprintf(num[2], sizeof num[2], "%lld", (long long)e->first_seen);
-    snprintf(num[3], sizeof num[3], "%lld", (long long)e->last_seen);
-    snprintf(num[4], sizeof num[4], "%lld", (long long)e->last_hit);
-    snprintf(num[5], sizeof num[5], "%lld", (long long)e->removed_at);
-    utf8_clean(address, sizeof address, e->address);
-    utf8_clean(reason, sizeof reason, e->reason);
-    utf8_clean(diag, sizeof diag, e->diagnostic);
-    utf8_clean(by, sizeof by, e->removed_by);
-    const char *p[] = {e->key,
-                       e->scope,
-                       address,
-                       num[0],
-                       reason,
-                       e->status,
-                       diag,
-                       num[1],
-                       soft,
-                       num[2],
-                       num[3],
-                       num[4],
-                       e->suppressed ? "t" : "f",
-                       num[5],
-                       by,
-                       may_update ? "t" : "f"};
-    if ((st = run(s, "mv_put", 16, p, false, &r)) != VL_OK)
-        return st;
-    if (strcmp(PQcmdTuples(r), "1") != 0) {
-        /* Another node inserted this key after our get(): what we
-         * computed from "not there" must not replace its outcome. */
-        set_msg(s, "concurrent first write of the same entry", e->key);
-        st = VL_ETEMP;
+    if (b == NULL)
+        return VL_ENOMEM;
+    entry_params_set(b, s, e);
+    b->p[16] = may_update ? "t" : "f";
+    if ((st = run(s, "mv_put", 17, b->p, false, &r)) == VL_OK) {
+        if (strcmp(PQcmdTuples(r), "1") != 0) {
+            /* Another node inserted this key after our get(): what we
+             * computed from "not there" must not replace its outcome. */
+            set_msg(s, "concurrent first write of the same entry", e->key);
+            st = VL_ETEMP;
+        }
+        PQclear(r);
     }
-    PQclear(r);
+    free(b);
+    return st;
+}
+
+static vl_status pg_add(void *be, const vl_store_entry *e, int *added)
+{
+    pg_store *s = be;
+    entry_params *b = malloc(sizeof *b);
+    PGresult *r;
+    vl_status st;
+
+    *added = 0;
+    if (b == NULL)
+        return VL_ENOMEM;
+    entry_params_set(b, s, e);
+    if ((st = run(s, "mv_add", 16, b->p, false, &r)) == VL_OK) {
+        *added = strcmp(PQcmdTuples(r), "1") == 0;
+        PQclear(r);
+    }
+    free(b);
     return st;
 }
 
@@ -514,27 +593,40 @@ static vl_status pg_touch(void *be, const char *key, const char *scope,
     return st;
 }
 
-static vl_status pg_iterate(void *be, vl_store_entry_cb cb, void *arg)
+/* Each row of 'sql' to 'row' (nonzero: stop), read through a cursor,
+ * 1,000 rows per FETCH, so memory stays flat however many there are.
+ * A cursor lives in a transaction: a read-only one of our own when the
+ * caller has none (one snapshot for the whole walk), in which 'first'
+ * (when not NULL) runs before the cursor opens, its one value copied to
+ * 'first_val'. */
+static vl_status cursor_walk(pg_store *s, const char *sql, const char *first,
+                             char *first_val, size_t first_cap,
+                             int (*row)(void *, const PGresult *, int),
+                             void *arg)
 {
-    pg_store *s = be;
-    bool own_tx = !s->in_tx;
-    vl_store_entry *e = malloc(sizeof *e);
+    bool own_tx = !s->in_tx, stop = false;
+    char declare[512];
     vl_status st;
-    bool stop = false;
 
-    if (e == NULL)
-        return VL_ENOMEM;
-    /* A cursor lives in a transaction; a read-only one of our own when
-     * the caller has none (one snapshot for the whole walk). */
     if ((st = ready(s)) != VL_OK ||
         (own_tx && (st = exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ "
                                  "READ ONLY")) != VL_OK))
-        goto out;
+        return st;
     s->in_tx = true;
-    st = exec(s, "DECLARE mv_iter NO SCROLL CURSOR FOR SELECT " COLS
-                 " FROM mailvet.entries ORDER BY key, scope");
+    if (first != NULL) {
+        PGresult *r = PQexec(s->conn, first);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            snprintf(first_val, first_cap, "%s", PQgetvalue(r, 0, 0));
+        else
+            st = fail_status(s, r);
+        PQclear(r);
+    }
+    snprintf(declare, sizeof declare,
+             "DECLARE mv_walk NO SCROLL CURSOR FOR %s", sql);
+    if (st == VL_OK)
+        st = exec(s, declare);
     while (st == VL_OK && !stop) {
-        PGresult *r = PQexec(s->conn, "FETCH 1000 FROM mv_iter");
+        PGresult *r = PQexec(s->conn, "FETCH 1000 FROM mv_walk");
         int rows;
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             st = fail_status(s, r);
@@ -542,26 +634,96 @@ static vl_status pg_iterate(void *be, vl_store_entry_cb cb, void *arg)
             break;
         }
         rows = PQntuples(r);
-        for (int i = 0; i < rows && !stop; i++) {
-            row_to_entry(r, i, e);
-            stop = cb(arg, e) != 0;
-        }
+        for (int i = 0; i < rows && !stop; i++)
+            stop = row(arg, r, i) != 0;
         PQclear(r);
         if (rows == 0)
             break;
     }
     if (st == VL_OK)
-        st = exec(s, "CLOSE mv_iter");
+        st = exec(s, "CLOSE mv_walk");
     if (own_tx) {
         if (st == VL_OK)
             st = exec(s, "COMMIT");
-        s->in_tx = true; /* so that rollback() cleans up after a failure */
         if (st != VL_OK)
             pg_rollback(s);
         s->in_tx = false;
     }
-out:
-    free(e);
+    return st;
+}
+
+typedef struct iter_run {
+    vl_store_entry *e;
+    vl_store_entry_cb cb;
+    void *arg;
+} iter_run;
+
+static int iter_row(void *arg, const PGresult *r, int i)
+{
+    iter_run *it = arg;
+
+    row_to_entry(r, i, it->e);
+    return it->cb(it->arg, it->e);
+}
+
+static vl_status pg_iterate(void *be, vl_store_entry_cb cb, void *arg)
+{
+    iter_run it = {malloc(sizeof *it.e), cb, arg};
+    vl_status st;
+
+    if (it.e == NULL)
+        return VL_ENOMEM;
+    st = cursor_walk(
+        be, "SELECT " COLS " FROM mailvet.entries ORDER BY key, scope", NULL,
+        NULL, 0, iter_row, &it);
+    free(it.e);
+    return st;
+}
+
+typedef struct change_run {
+    vl_store_change_cb cb;
+    void *arg;
+} change_run;
+
+/* One row of CHANGE_COLS. */
+static int change_row(void *arg, const PGresult *r, int i)
+{
+    change_run *cr = arg;
+    vl_store_change c;
+
+    c.key = PQgetvalue(r, i, 0);
+    c.scope = PQgetvalue(r, i, 1);
+    c.source = (vl_store_source)col_ll(r, i, 2);
+    c.suppressed = PQgetvalue(r, i, 3)[0] == 't';
+    c.touched = col_ll(r, i, 4);
+    return cr->cb(cr->arg, &c);
+}
+
+/* The counter is read in the rows' snapshot: a writer still open has
+ * bumped it past what that snapshot shows, so nothing it writes is
+ * numbered at or below the mark. */
+static vl_status pg_changes(void *be, uint64_t since, vl_store_change_cb cb,
+                            void *arg, uint64_t *upto)
+{
+    change_run cr = {cb, arg};
+    char sql[256], hi[24] = "0";
+    vl_status st;
+
+    if (since == 0)
+        snprintf(sql, sizeof sql,
+                 "SELECT " CHANGE_COLS
+                 " FROM mailvet.entries WHERE suppressed");
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT " CHANGE_COLS
+                 " FROM mailvet.entries WHERE seq > %llu",
+                 (unsigned long long)since);
+    st = cursor_walk(be, sql, "SELECT seq FROM mailvet.counter", hi, sizeof hi,
+                     change_row, &cr);
+    if (st == VL_OK) {
+        unsigned long long v = strtoull(hi, NULL, 10);
+        *upto = v > since ? v : since;
+    }
     return st;
 }
 
@@ -602,7 +764,7 @@ static void pg_close(void *be)
 }
 
 static const vl_store_ops pg_ops = {
-    .version = VL_STORE_OPS_V1,
+    .version = VL_STORE_OPS_V2,
     .name = "postgresql",
     .begin = pg_begin,
     .commit = pg_commit,
@@ -615,6 +777,8 @@ static const vl_store_ops pg_ops = {
     .stats = pg_stats,
     .close = pg_close,
     .errmsg = pg_errmsg,
+    .add = pg_add,
+    .changes = pg_changes,
 };
 
 /* Create or upgrade the schema: one transaction behind an advisory lock

@@ -3,7 +3,8 @@
 add / remove / show / list / stats / export / import, malformed import
 rows reported with file and line, the default path under
 $XDG_DATA_HOME, suppression in check (suppressed_<source>, scopes,
-domain-wide), --record, and two processes importing into one file.
+domain-wide), --record, and two processes importing into one file
+(also when both start on a file that does not exist yet).
 
 usage: test_store.py PATH/TO/mailvet [STORE]   (STORE: a postgresql://
 URI to run against PostgreSQL; default a SQLite file per test.  With a
@@ -260,6 +261,38 @@ def test_concurrent_imports():
     expect(got == 2 * n, "both imports complete: %d of %d" % (got, 2 * n))
 
 
+def test_concurrent_first_imports():
+    """Two imports start at once on a store that does not exist yet: the
+    first writes race to make the file (WAL on, schema) and may be told
+    "busy"; both must retry and finish, every row present.  Several
+    rounds, since the race is narrow."""
+    rounds = 3 if PG else 40
+    n = 50
+    for r in range(rounds):
+        s = fresh()
+        files = []
+        for k in range(2):
+            p = os.path.join(TMP, "f%d-%d.csv" % (r, k))
+            with open(p, "w") as f:
+                f.write("address,status\n")
+                for i in range(n):
+                    f.write("f%d-%d-%d.%s@first.example.net,550\n" %
+                            (r, k, i, RUN))
+            files.append(p)
+        procs = [subprocess.Popen([MAILVET, "store", "--store", s, "import",
+                                   p], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=ENV)
+                 for p in files]
+        outs = [p.communicate() for p in procs]
+        for p, (o, e) in zip(procs, outs):
+            expect(p.returncode == 0,
+                   "first imports, round %d: %s" % (r, e.decode()))
+        rc, out, _ = run(["store", "--store", s, "export"])
+        got = sum(1 for line in out.splitlines() if RUN + "@first" in line)
+        expect(got == 2 * n, "first imports, round %d: %d of %d rows" %
+               (r, got, 2 * n))
+
+
 DSN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "dsn")
 
 
@@ -309,7 +342,8 @@ def test_ingest_dsn():
 
 for t in [test_help, test_ingest_dsn, test_add_show_remove, test_import_reports_bad_rows,
           test_export_and_stats, test_default_path, test_check_suppresses,
-          test_record, test_concurrent_imports]:
+          test_record, test_concurrent_imports,
+          test_concurrent_first_imports]:
     t()
 subprocess.run(["rm", "-rf", TMP])
 if failures:

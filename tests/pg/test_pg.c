@@ -5,16 +5,25 @@
  *    store_unavailable, never an answer; opening fails with VL_ETEMP;
  *  - server back: the next call reconnects by itself;
  *  - connection lost in a batch: the batch is gone, nothing of it shows;
- *  - two handles writing the same new entry at once: the later one gets
- *    VL_ETEMP instead of overwriting, and its retry counts both;
+ *  - two handles writing the same new entry at once: the later one
+ *    waits for the first (writers take turns on the counter row) and
+ *    adds to its entry instead of overwriting it;
+ *  - the lookup cache: a write through another handle is seen within
+ *    cache_check_ms, and a server that cannot be asked makes lookups
+ *    VL_ETEMP, never an answer from the unchecked cache;
  *  - several opens of an empty database at once (nodes starting
  *    together) all succeed and create the schema once; a database from
- *    a newer mailvet is refused.
+ *    a newer mailvet is refused;
+ *  - a server down when a reader starts: with open_unreachable the
+ *    store opens anyway, answers VL_ETEMP (a check: store_unavailable)
+ *    and comes up once the server does; `mailvet check --store` then
+ *    exits 3 (unknown), not 2.
  * The shared behaviour (the rules) is tests/unit/test_store.c, run
  * against PostgreSQL too.
  *
- * usage: test_pg SCRIPTS_DIR WORK_DIR   (SCRIPTS_DIR has start-pg.sh and
- * stop-pg.sh; the server lives in WORK_DIR)
+ * usage: test_pg SCRIPTS_DIR WORK_DIR MAILVET   (SCRIPTS_DIR has
+ * start-pg.sh and stop-pg.sh; the server lives in WORK_DIR; MAILVET is
+ * the program)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,14 +31,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "validate.h"
 
-static const char *scripts, *work;
+static const char *scripts, *work, *mailvet;
 static char uri[640];
 
 static void script(const char *name, const char *arg)
@@ -58,7 +69,8 @@ static void read_uri(void)
     fclose(f);
 }
 
-static vl_store *open_store(unsigned busy_ms)
+static vl_store *open_with(unsigned busy_ms, unsigned cache_after,
+                           int unreachable)
 {
     vl_store_config cfg;
     vl_store *st;
@@ -66,9 +78,16 @@ static vl_store *open_store(unsigned busy_ms)
 
     VL_STORE_CONFIG_INIT(&cfg);
     cfg.busy_timeout_ms = busy_ms;
+    cfg.cache_after = cache_after;
+    cfg.open_unreachable = unreachable;
     if (vl_store_open(uri, &cfg, &st, err, sizeof err) != VL_OK)
         fail_msg("open %s: %s", uri, err);
     return st;
+}
+
+static vl_store *open_store(unsigned busy_ms)
+{
+    return open_with(busy_ms, 1000, 0);
 }
 
 static vl_status hard(vl_store *st, const char *a)
@@ -180,16 +199,15 @@ static void concurrent_first_write_loses_nothing(void **state)
     pthread_t t;
     (void)state;
 
-    /* a writes the new entry and holds it uncommitted; b, seeing no row,
-     * computes a fresh one and waits on a's insert */
+    /* a writes the new entry and holds it uncommitted; b waits for a's
+     * commit, then finds a's entry and adds its bounce to it */
     assert_int_equal(vl_store_batch_begin(a), VL_OK);
     assert_int_equal(hard(a, x), VL_OK);
     pthread_create(&t, NULL, race_record, &r);
     usleep(300 * 1000);
     assert_int_equal(vl_store_batch_commit(a), VL_OK);
     pthread_join(t, NULL);
-    assert_int_equal(r.rc, VL_ETEMP); /* would have overwritten a's */
-    assert_int_equal(hard(b, x), VL_OK);
+    assert_int_equal(r.rc, VL_OK);
     assert_int_equal(vl_store_get(b, x, strlen(x), NULL, &e), VL_OK);
     assert_int_equal(e.count, 2);
     vl_store_close(a);
@@ -265,12 +283,101 @@ static void nodes_starting_together_migrate_once(void **state)
           "SELECT count(*) || ' ' || max(version) FROM "
           "mailvet.schema_version",
           ans, sizeof ans);
-    assert_string_equal(ans, "1 1");
+    assert_string_equal(ans, "2 2");
     /* a newer mailvet's database: refused, not misread */
     query(db, "INSERT INTO mailvet.schema_version (version) VALUES (99)", ans,
           sizeof ans);
     assert_int_equal(vl_store_open(db, NULL, &st, err, sizeof err), VL_EDATA);
     assert_non_null(strstr(err, "newer"));
+}
+
+/* The cache answers only what it may: a write elsewhere within
+ * cache_check_ms, and nothing once the server cannot be asked. */
+static void cache_is_checked_or_silent(void **state)
+{
+    vl_store *a = open_with(2000, 0, 0), *b = open_store(2000);
+    vl_store_config def;
+    const char *x = "cached.one@acme-widgets.com";
+    const char *y = "cached.two@acme-widgets.com";
+    (void)state;
+
+    VL_STORE_CONFIG_INIT(&def);
+    assert_int_equal(hard(a, x), VL_OK);
+    assert_int_equal(look(a, x), VL_OK); /* loads the cache */
+    assert_int_equal(look(a, y), VL_ENOTFOUND);
+    assert_int_equal(hard(b, y), VL_OK);
+    usleep((def.cache_check_ms + 20) * 1000);
+    assert_int_equal(look(a, y), VL_OK);
+    script("stop-pg.sh", "");
+    usleep((def.cache_check_ms + 20) * 1000);
+    assert_int_equal(look(a, x), VL_ETEMP);
+    assert_int_equal(look(a, "never.seen@acme-widgets.com"), VL_ETEMP);
+    script("start-pg.sh", "--restart");
+    assert_int_equal(look(a, x), VL_OK);
+    vl_store_close(a);
+    vl_store_close(b);
+}
+
+/* `mailvet check` on this store: its exit status, and whether its JSON
+ * has 'reason'. */
+static int run_check(const char *addr, const char *reason, bool *has)
+{
+    char cmd[2048], out[4096] = "";
+    FILE *p;
+    size_t n;
+    int rc;
+
+    snprintf(cmd, sizeof cmd,
+             "'%s' check --offline --json --store '%s' '%s' 2>/dev/null",
+             mailvet, uri, addr);
+    if ((p = popen(cmd, "r")) == NULL)
+        fail_msg("%s failed", cmd);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    rc = pclose(p);
+    *has = strstr(out, reason) != NULL;
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void down_at_start_is_unknown(void **state)
+{
+    vl_options opt;
+    vl_ctx *ctx;
+    vl_result *res;
+    vl_store *st;
+    char err[512];
+    bool has;
+    const char *a = "down.start@acme-widgets.com";
+    (void)state;
+
+    st = open_store(2000);
+    assert_int_equal(hard(st, a), VL_OK);
+    vl_store_close(st);
+    script("stop-pg.sh", "");
+    assert_int_equal(run_check(a, "store_unavailable", &has), 3);
+    assert_true(has);
+    st = open_with(2000, 1000, 1);
+    assert_int_equal(look(st, a), VL_ETEMP);
+    assert_non_null(strstr(vl_store_errmsg(st), "cannot connect"));
+    VL_OPTIONS_INIT(&opt);
+    opt.flags |= VL_OPT_OFFLINE;
+    opt.store = st;
+    assert_int_equal(vl_ctx_new(&opt, &ctx, err, sizeof err), VL_OK);
+    assert_int_equal(vl_result_new(&res), VL_OK);
+    assert_int_equal(vl_check(ctx, a, strlen(a), res), VL_OK);
+    assert_int_equal(vl_result_verdict(res), VL_UNKNOWN);
+    assert_true(vl_result_has_reason(res, VL_R_STORE_UNAVAILABLE));
+    /* the server comes up: the store opens by itself (after at most
+     * 250 ms since it last tried) */
+    script("start-pg.sh", "--restart");
+    usleep(300 * 1000);
+    assert_int_equal(vl_check(ctx, a, strlen(a), res), VL_OK);
+    assert_true(vl_result_has_reason(res, VL_R_SUPPRESSED_HARD_BOUNCE));
+    assert_int_equal(run_check(a, "suppressed_hard_bounce", &has), 1);
+    assert_true(has);
+    vl_result_free(res);
+    vl_ctx_free(ctx);
+    vl_store_close(st);
 }
 
 static int teardown(void **state)
@@ -287,14 +394,17 @@ int main(int argc, char **argv)
         cmocka_unit_test(lost_batch_is_gone),
         cmocka_unit_test(concurrent_first_write_loses_nothing),
         cmocka_unit_test(nodes_starting_together_migrate_once),
+        cmocka_unit_test(cache_is_checked_or_silent),
+        cmocka_unit_test(down_at_start_is_unknown),
     };
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_pg SCRIPTS_DIR WORK_DIR\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: test_pg SCRIPTS_DIR WORK_DIR MAILVET\n");
         return 2;
     }
     scripts = argv[1];
     work = argv[2];
+    mailvet = argv[3];
     script("start-pg.sh", "");
     read_uri();
     return cmocka_run_group_tests(tests, NULL, teardown);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <csv.h> /* libcsv, to compare with */
 
 #include "cli/csv.h"
 
@@ -265,6 +266,89 @@ static void reads_a_pipe(void **state)
     close(fds[0]);
 }
 
+/* libcsv's fields for one line, set up as cli/csv.c sets it up. */
+typedef struct fields {
+    char buf[4096];
+    size_t off[130], n, len;
+} fields;
+
+static void lib_field(void *s, size_t len, void *arg)
+{
+    fields *f = arg;
+
+    memcpy(f->buf + f->len, s, len);
+    f->len += len;
+    f->off[++f->n] = f->len;
+}
+
+static void lib_row(int c, void *arg)
+{
+    (void)c, (void)arg;
+}
+
+static int lib_term(unsigned char c)
+{
+    return c == '\n';
+}
+
+static int lib_space(unsigned char c)
+{
+    return c == '\r';
+}
+
+/* Lines without a quote are split by the reader itself, not libcsv:
+ * random such lines (CRs, empty fields, NULs, other blanks) must come
+ * out field for field as libcsv has them. */
+static void plain_lines_split_as_libcsv(void **state)
+{
+    static const char alphabet[] = "ab,,\r\r \t;\xc3\xa9\0";
+    unsigned seed = 12345;
+    (void)state;
+
+    for (int t = 0; t < 20000; t++) {
+        char line[40];
+        size_t len = 0, n;
+        struct csv_parser p;
+        fields want = {0};
+        mv_csv_opts o = {.delimiter = ',', .no_header = true};
+        mv_csv_row row;
+        mv_csv *r;
+
+        seed = seed * 1103515245u + 12345u;
+        n = (seed >> 16) % 30;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            line[len++] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        line[len++] = '\n';
+        csv_init(&p, CSV_STRICT);
+        csv_set_delim(&p, ',');
+        csv_set_term_func(&p, lib_term);
+        csv_set_space_func(&p, lib_space);
+        assert_int_equal(csv_parse(&p, line, len, lib_field, lib_row, &want),
+                         len);
+        csv_free(&p);
+        r = mv_csv_new_mem(line, len, &o);
+        assert_non_null(r);
+        assert_int_equal(mv_csv_begin(r, &row), 0);
+        if (mv_csv_next(r, &row) == 1) {
+            assert_int_equal(row.nfields, want.n);
+            for (size_t i = 0; i < want.n; i++) {
+                size_t wl = want.off[i + 1] - want.off[i];
+                assert_int_equal(row.off[i + 1] - row.off[i], wl);
+                assert_memory_equal(row.data + row.off[i],
+                                    want.buf + want.off[i], wl);
+            }
+        } else {
+            /* only a blank line is skipped */
+            for (size_t i = 0; i + 1 < len; i++)
+                assert_true(strchr(" \t\r", line[i]) != NULL &&
+                            line[i] != '\0');
+        }
+        mv_csv_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +360,7 @@ int main(void)
         cmocka_unit_test(too_long_record),
         cmocka_unit_test(seek_resumes_at_a_record),
         cmocka_unit_test(reads_a_pipe),
+        cmocka_unit_test(plain_lines_split_as_libcsv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
