@@ -11,6 +11,9 @@
  * answered "unknown" (reason "deadline") at once, and the lookup goes
  * on in the background so that the next check of that domain finds the
  * cache warm.  A temporary failure never makes anything undeliverable.
+ * Every check gets the same deadline_ms from when the loop starts it,
+ * so the checks waiting are also in deadline order: one list, oldest
+ * first, and one timer for its head, rather than a uv_timer a check.
  */
 #include "net.h"
 
@@ -24,13 +27,13 @@ typedef struct job {
     vl__net *net;
     vl_result *res;
     bool owned_result; /* async: the callback receives res */
-    char domain[VL__DNS_NAME_CAP];
     vl_check_cb cb;
     void *arg;
-    uv_timer_t timer;
-    bool timer_on, answered;
-    int refs; /* loop thread only */
-    struct job *next;
+    uint64_t deadline; /* loop time (ms) when it is answered "unknown" */
+    bool waiting, answered;
+    int refs;         /* loop thread only */
+    struct job *next; /* the submitted queue, then 'waiting' */
+    struct job *prev; /* 'waiting' */
 } job;
 
 struct vl__net {
@@ -42,6 +45,11 @@ struct vl__net {
     bool stopping;    /* under mu */
     vl__resolver *resolver;
     unsigned deadline_ms;
+    /* Started, not answered, with a deadline; oldest first (loop
+     * thread).  'deadline_timer' is due at the head's deadline or
+     * earlier (then it moves on). */
+    job *wait_head, *wait_tail;
+    uv_timer_t deadline_timer;
     vl_stats stats; /* a snapshot the loop thread publishes; under mu */
 };
 
@@ -74,18 +82,20 @@ static void answer(job *j, vl_status st)
     j->cb(j->arg, st, j->owned_result ? j->res : NULL);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+/* Off the waiting list; the caller drops the list's reference. */
+static void unlink_waiting(job *j)
 {
-    job_unref(h->data);
-}
+    vl__net *n = j->net;
 
-static void stop_timer(job *j)
-{
-    if (!j->timer_on)
-        return;
-    j->timer_on = false;
-    uv_timer_stop(&j->timer);
-    uv_close((uv_handle_t *)&j->timer, on_timer_closed);
+    j->waiting = false;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        n->wait_head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        n->wait_tail = j->prev;
 }
 
 static void on_domain(void *arg, vl__domain_info *info, bool cached)
@@ -98,34 +108,49 @@ static void on_domain(void *arg, vl__domain_info *info, bool cached)
         vl__domain_info_unref(info);
     } else {
         vl__result_set_dns(j->res, info, cached);
-        stop_timer(j);
         answer(j, VL_OK);
+        if (j->waiting) {
+            unlink_waiting(j);
+            j->refs--; /* the list's; the resolver's is dropped below */
+        }
     }
     job_unref(j);
 }
 
 static void on_deadline(uv_timer_t *t)
 {
-    job *j = t->data;
+    vl__net *n = t->data;
+    uint64_t now = uv_now(&n->loop);
 
-    if (!j->answered) {
+    while (n->wait_head != NULL && n->wait_head->deadline <= now) {
+        job *j = n->wait_head;
         vl__result_add(j->res, VL_R_DEADLINE);
         j->res->stages |= VL_STAGE_DNS;
         answer(j, VL_OK);
+        unlink_waiting(j);
+        job_unref(j); /* the list's reference */
     }
-    stop_timer(j);
+    if (n->wait_head != NULL)
+        uv_timer_start(t, on_deadline, n->wait_head->deadline - now, 0);
 }
 
 static void start_job(vl__net *n, job *j)
 {
     j->refs = 2; /* the resolver's callback, and this function */
-    vl__resolver_domain(n->resolver, j->domain, on_domain, j);
+    vl__resolver_domain(n->resolver, j->res->domain_ascii, on_domain, j);
     if (!j->answered && n->deadline_ms > 0) {
-        uv_timer_init(&n->loop, &j->timer);
-        j->timer.data = j;
-        j->timer_on = true;
+        j->deadline = uv_now(&n->loop) + n->deadline_ms;
+        j->waiting = true;
         j->refs++;
-        uv_timer_start(&j->timer, on_deadline, n->deadline_ms, 0);
+        j->next = NULL;
+        j->prev = n->wait_tail;
+        if (n->wait_tail)
+            n->wait_tail->next = j;
+        else
+            n->wait_head = j;
+        n->wait_tail = j;
+        if (!uv_is_active((uv_handle_t *)&n->deadline_timer))
+            uv_timer_start(&n->deadline_timer, on_deadline, n->deadline_ms, 0);
     }
     job_unref(j);
 }
@@ -155,6 +180,7 @@ static void on_wake(uv_async_t *a)
     if (stopping) {
         vl__resolver_free(n->resolver); /* waiters get NULL: dns_error */
         n->resolver = NULL;
+        uv_close((uv_handle_t *)&n->deadline_timer, NULL);
         uv_close((uv_handle_t *)&n->wake, NULL);
     }
 }
@@ -200,6 +226,8 @@ vl_status vl__net_start(const vl_options *opt, vl__net **out, char *err,
     pthread_mutex_init(&n->mu, NULL);
     uv_async_init(&n->loop, &n->wake, on_wake);
     n->wake.data = n;
+    uv_timer_init(&n->loop, &n->deadline_timer);
+    n->deadline_timer.data = n;
     if (uv_thread_create(&n->thread, loop_main, n) != 0) {
         n->stopping = true;
         on_wake(&n->wake); /* closes the resolver and the handle */
@@ -236,16 +264,14 @@ bool vl__net_on_loop_thread(const vl__net *n)
 vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
                          vl_check_cb cb, void *arg)
 {
-    job *j = calloc(1, sizeof *j);
-    size_t len = strlen(res->domain_ascii);
+    job *j;
 
-    if (j == NULL)
-        return VL_ENOMEM;
-    if (len >= sizeof j->domain) {
-        free(j);
+    /* The loop reads the domain from 'res', which stays put until the
+     * check is answered. */
+    if (strlen(res->domain_ascii) >= VL__DNS_NAME_CAP)
         return VL_ETOOLONG;
-    }
-    memcpy(j->domain, res->domain_ascii, len + 1);
+    if ((j = calloc(1, sizeof *j)) == NULL)
+        return VL_ENOMEM;
     j->net = n;
     j->res = res;
     j->owned_result = owned;

@@ -3,7 +3,10 @@
  *
  * c-ares sends and retries; its sockets are watched with uv_poll and its
  * timeouts driven by one uv_timer, so one loop thread serves every
- * query and nothing blocks.  Above it sit two caches:
+ * query and nothing blocks.  The timer is set again once per loop
+ * iteration, just before the loop waits (a uv_prepare), not after every
+ * answer: c-ares 1.18's ares_timeout() walks every query in flight.  Above it
+ * sit two caches:
  *
  *  - RRsets ("15 example.com" -> the MX records, or how the query
  *    failed), kept for their TTL clamped to [ttl_min, ttl_max];
@@ -106,6 +109,9 @@ struct vl__resolver {
     uv_loop_t *loop;
     ares_channel channel;
     uv_timer_t timer;
+    uv_prepare_t prepare; /* runs rearm_now() when 'rearm_due' */
+    bool rearm_due;
+    int open_handles; /* 'timer' and 'prepare': freed when both closed */
     watch *watches;
     vl__resolver_config cfg;
     vl__strset rrsets, domains;
@@ -121,12 +127,21 @@ struct vl__resolver {
 
 static void on_timer(uv_timer_t *t);
 
+/* c-ares' timeouts may have moved: set the timer before the loop next
+ * waits. */
 static void rearm(vl__resolver *r)
 {
+    r->rearm_due = true;
+}
+
+static void rearm_now(uv_prepare_t *p)
+{
+    vl__resolver *r = p->data;
     struct timeval tv, *t;
 
-    if (r->closing)
+    if (r->closing || !r->rearm_due)
         return;
+    r->rearm_due = false;
     t = ares_timeout(r->channel, NULL, &tv);
     if (t == NULL) {
         uv_timer_stop(&r->timer);
@@ -876,13 +891,21 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     }
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
+    r->open_handles = 2;
+    uv_prepare_init(loop, &r->prepare);
+    r->prepare.data = r;
+    uv_prepare_start(&r->prepare, rearm_now);
+    uv_unref((uv_handle_t *)&r->prepare); /* it alone keeps no loop alive */
     *out = r;
     return VL_OK;
 }
 
 static void free_resolver(uv_handle_t *h)
 {
-    free(h->data);
+    vl__resolver *r = h->data;
+
+    if (--r->open_handles == 0)
+        free(r);
 }
 
 void vl__resolver_free(vl__resolver *r)
@@ -922,5 +945,6 @@ void vl__resolver_free(vl__resolver *r)
     vl__strset_free(&r->domains);
     for (watch *w = r->watches; w != NULL; w = w->next)
         uv_close((uv_handle_t *)&w->poll, free_watch);
+    uv_close((uv_handle_t *)&r->prepare, free_resolver);
     uv_close((uv_handle_t *)&r->timer, free_resolver);
 }
