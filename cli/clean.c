@@ -494,7 +494,9 @@ static int handle(void *arg, mv_pooled_row *pr)
     mv_outcome oc = {0};
     bool kept = false, dup = false;
 
-    if (row->problem == MV_CSV_OK && res == NULL) {
+    /* VL_ETEMP: the context stopped first; the result says unknown */
+    if (row->problem == MV_CSV_OK &&
+        (res == NULL || (pr->st != VL_OK && pr->st != VL_ETEMP))) {
         fprintf(stderr, "mailvet: line %llu: check failed: %s\n",
                 (unsigned long long)row->line,
                 vl_strerror(pr->st != VL_OK ? pr->st : VL_ENOMEM));

@@ -40,8 +40,9 @@ struct batch {
     batch_state state; /* under the pool's lock */
     size_t n;
     slot *slots;
-    vl_result **results; /* offline: one per slot, reused */
-    char *bytes;         /* raw bytes and fields of every row */
+    vl_result **results;  /* one per slot, made once and reused */
+    vl_check_item *items; /* network: the rows handed to the library */
+    char *bytes;          /* raw bytes and fields of every row */
     size_t used, cap;
     size_t *offs; /* field offsets of every row */
     size_t noffs, offcap;
@@ -121,13 +122,9 @@ static void seal(batch *b)
     }
 }
 
-/* Empty an emitted (or abandoned) batch for reuse. */
-static void clear(mv_rowpool *p, batch *b)
+/* Empty an emitted batch for reuse. */
+static void clear(batch *b)
 {
-    for (size_t i = 0; p->cfg.network && i < b->n; i++) {
-        vl_result_free(b->slots[i].r.res); /* vl_check_async's, owned */
-        b->slots[i].r.res = NULL;
-    }
     if (b->cap > KEEP_BYTES) { /* one huge batch: give it back */
         free(b->bytes);
         b->bytes = NULL;
@@ -158,51 +155,60 @@ static void row_answered(batch *b)
 static void on_answer(void *arg, vl_status st, vl_result *res)
 {
     slot *s = arg;
-    mv_rowpool *p = s->b->pool;
 
     s->r.res = res;
     s->r.st = st;
-    if (st == VL_OK)
-        p->cfg.checked(p->cfg.arg, &s->r);
     row_answered(s->b);
 }
 
-static void check_one(mv_rowpool *p, batch *b, size_t i)
+/* Row 'i' of 'b' is to be checked: its address in '*a', '*n', and its
+ * result made (false when out of memory: 'st' says so). */
+static bool to_check(const mv_rowpool *p, batch *b, size_t i, const char **a,
+                     size_t *n)
 {
     slot *s = &b->slots[i];
     const mv_csv_row *row = &s->r.row;
-    const char *a = row->data + row->off[p->cfg.col];
-    size_t n = row->off[p->cfg.col + 1] - row->off[p->cfg.col];
 
-    if (p->cfg.network) {
-        s->r.st = vl_check_async(p->cfg.ctx, a, n, on_answer, s);
-        if (s->r.st != VL_OK) /* 'on_answer' will not run */
-            row_answered(b);
-        return;
-    }
-    if (b->results[i] == NULL &&
-        (s->r.st = vl_result_new(&b->results[i])) != VL_OK)
-        return;
-    if ((s->r.st = vl_check(p->cfg.ctx, a, n, b->results[i])) != VL_OK)
-        return;
-    s->r.res = b->results[i];
-    p->cfg.checked(p->cfg.arg, &s->r);
+    if (row->problem != MV_CSV_OK)
+        return false;
+    *a = row->data + row->off[p->cfg.col];
+    *n = row->off[p->cfg.col + 1] - row->off[p->cfg.col];
+    if (b->results[i] == NULL)
+        s->r.st = vl_result_new(&b->results[i]);
+    return b->results[i] != NULL;
 }
 
-static void check_batch(mv_rowpool *p, batch *b)
+static void check_offline(mv_rowpool *p, batch *b)
 {
-    size_t out = 1; /* this function's own hold */
+    const char *a;
+    size_t n;
 
-    for (size_t i = 0; i < b->n; i++)
-        out += b->slots[i].r.row.problem == MV_CSV_OK;
-    atomic_store(&b->pending, out);
-    for (size_t i = 0; i < b->n; i++)
-        if (b->slots[i].r.row.problem == MV_CSV_OK)
-            check_one(p, b, i);
-    if (!p->cfg.network) {
-        batch_done(b);
-        return;
+    for (size_t i = 0; i < b->n; i++) {
+        slot *s = &b->slots[i];
+        if (!to_check(p, b, i, &a, &n) ||
+            (s->r.st = vl_check(p->cfg.ctx, a, n, b->results[i])) != VL_OK)
+            continue;
+        s->r.res = b->results[i];
+        p->cfg.checked(p->cfg.arg, &s->r);
     }
+    batch_done(b);
+}
+
+static void check_network(mv_rowpool *p, batch *b)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        vl_check_item *it = &b->items[k];
+        if (to_check(p, b, i, &it->addr, &it->len)) {
+            it->res = b->results[i];
+            it->arg = &b->slots[i];
+            k++;
+        }
+    }
+    atomic_store(&b->pending, k + 1); /* + this function's own hold */
+    if (vl_check_many_async(p->cfg.ctx, b->items, k, on_answer) != VL_OK)
+        atomic_store(&b->pending, 1); /* no callback will run */
     row_answered(b);
 }
 
@@ -219,7 +225,10 @@ static void *checker(void *arg)
         batch *b = &p->ring[p->next_check++ % p->nb];
         b->state = CHECKING;
         pthread_mutex_unlock(&p->mu);
-        check_batch(p, b);
+        if (p->cfg.network)
+            check_network(p, b);
+        else
+            check_offline(p, b);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -241,17 +250,26 @@ static void submit(mv_rowpool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A row some rows before it is emitted. */
+static void prepare(mv_rowpool *p, mv_pooled_row *r)
+{
+    if (p->cfg.network && r->res != NULL)
+        p->cfg.checked(p->cfg.arg, r);
+    if (p->cfg.ahead != NULL)
+        p->cfg.ahead(p->cfg.arg, r);
+}
+
 static int emit_batch(mv_rowpool *p, batch *b)
 {
-    for (size_t i = 0; p->cfg.ahead != NULL && i < AHEAD && i < b->n; i++)
-        p->cfg.ahead(p->cfg.arg, &b->slots[i].r);
+    for (size_t i = 0; i < AHEAD && i < b->n; i++)
+        prepare(p, &b->slots[i].r);
     for (size_t i = 0; i < b->n && !p->failed; i++) {
-        if (p->cfg.ahead != NULL && i + AHEAD < b->n)
-            p->cfg.ahead(p->cfg.arg, &b->slots[i + AHEAD].r);
+        if (i + AHEAD < b->n)
+            prepare(p, &b->slots[i + AHEAD].r);
         if (p->cfg.emit(p->cfg.arg, &b->slots[i].r) < 0)
             p->failed = true;
     }
-    clear(p, b);
+    clear(b);
     return p->failed ? -1 : 0;
 }
 
@@ -313,10 +331,10 @@ static void free_ring(mv_rowpool *p)
 {
     for (size_t i = 0; p->ring != NULL && i < p->nb; i++) {
         batch *b = &p->ring[i];
-        clear(p, b);
         for (size_t k = 0; b->results != NULL && k < p->cfg.batch_rows; k++)
             vl_result_free(b->results[k]);
         free(b->results);
+        free(b->items);
         free(b->slots);
         free(b->bytes);
         free(b->offs);
@@ -336,9 +354,10 @@ static int make_ring(mv_rowpool *p)
             return -1;
         for (size_t k = 0; k < p->cfg.batch_rows; k++)
             b->slots[k].b = b;
-        if (!p->cfg.network &&
-            (b->results = calloc(p->cfg.batch_rows, sizeof *b->results)) ==
-                NULL)
+        b->results = calloc(p->cfg.batch_rows, sizeof *b->results);
+        if (b->results == NULL ||
+            (p->cfg.network &&
+             (b->items = calloc(p->cfg.batch_rows, sizeof *b->items)) == NULL))
             return -1;
     }
     return 0;

@@ -5,11 +5,12 @@
  * The reading thread copies each row into a batch (a few hundred rows
  * in one arena); full batches go to checker threads, which run the
  * offline stages of every row of a batch at once (vl_check() is safe
- * from any number of threads).  With the network, a checker hands each
- * row to vl_check_async() and the batch is done when its last answer
- * has come.  Finished batches are emitted on the reading thread, row by
- * row, strictly in the order the rows were pushed, so the output is the
- * same whatever the number of threads and however lookups finish.
+ * from any number of threads).  With the network, a checker hands the
+ * batch's rows to vl_check_many_async() (one wake-up of the loop thread)
+ * and the batch is done when its last answer has come.  Finished batches are
+ * emitted on the reading thread, row by row, strictly in the order the rows
+ * were pushed, so the output is the same whatever the number of threads and
+ * however lookups finish.
  *
  * Bounded: at most 'batches' batches of 'batch_rows' rows exist at
  * once; a push into a full ring emits (or waits for) the oldest batch.
@@ -29,8 +30,8 @@
 typedef struct mv_pooled_row {
     mv_csv_row row; /* a copy; its pointers live until emit returns */
     vl_result *res; /* borrowed by emit; NULL for a row not checked (its
-                       'problem' is set) or a check that failed ('st') */
-    vl_status st;
+                       'problem' is set) or a result not made ('st') */
+    vl_status st;   /* of the check: VL_OK, or why it did not finish */
     /* filled by the 'checked' hook, for the emitting thread */
     bool drop;    /* the policy drops it */
     bool has_key; /* 'key' is the canonical address's hash */
@@ -40,13 +41,14 @@ typedef struct mv_pooled_row {
 
 typedef struct mv_rowpool_config {
     vl_ctx *ctx;
-    bool network;      /* vl_check_async() instead of vl_check() */
+    bool network;      /* vl_check_many_async() instead of vl_check() */
     unsigned threads;  /* checker threads, at least 1 */
     size_t batch_rows; /* rows a batch */
     size_t batches;    /* batches in the ring, at least 2 */
     long col;          /* the address field of a row */
-    /* Runs once a row's result is in, on a checker thread or the
-     * library's loop thread (network): it must not block. */
+    /* Runs once a row's result is in: offline on a checker thread;
+     * with the network on the pushing thread, before 'ahead' (the
+     * library's loop thread is the one to spare then). */
     void (*checked)(void *arg, mv_pooled_row *r);
     /* Runs on the pushing thread, row by row in input order; -1 stops
      * the run. */

@@ -261,8 +261,8 @@ bool vl__net_on_loop_thread(const vl__net *n)
     return uv_thread_equal(&self, &n->thread) != 0;
 }
 
-vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
-                         vl_check_cb cb, void *arg)
+static vl_status job_new(vl_result *res, bool owned, vl_check_cb cb, void *arg,
+                         job **out)
 {
     job *j;
 
@@ -272,25 +272,81 @@ vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
         return VL_ETOOLONG;
     if ((j = calloc(1, sizeof *j)) == NULL)
         return VL_ENOMEM;
-    j->net = n;
     j->res = res;
     j->owned_result = owned;
     j->cb = cb;
     j->arg = arg;
+    *out = j;
+    return VL_OK;
+}
+
+/* Queue the jobs 'first'..'last' (linked by 'next') for the loop; false
+ * when it is stopping (nothing queued). */
+static bool enqueue(vl__net *n, job *first, job *last)
+{
+    for (job *j = first; j != NULL; j = j->next)
+        j->net = n;
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    if (n->tail)
+        n->tail->next = first;
+    else
+        n->head = first;
+    n->tail = last;
+    pthread_mutex_unlock(&n->mu);
+    uv_async_send(&n->wake);
+    return true;
+}
+
+vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
+                         vl_check_cb cb, void *arg)
+{
+    job *j;
+    vl_status st = job_new(res, owned, cb, arg, &j);
+
+    if (st != VL_OK)
+        return st;
+    if (!enqueue(n, j, j)) {
         free(j);
         return VL_ETEMP;
     }
-    if (n->tail)
-        n->tail->next = j;
-    else
-        n->head = j;
-    n->tail = j;
-    pthread_mutex_unlock(&n->mu);
-    uv_async_send(&n->wake);
     return VL_OK;
+}
+
+vl_status vl__net_batch_add(vl__net *n, vl__net_batch *b, vl_result *res,
+                            vl_check_cb cb, void *arg)
+{
+    job *j;
+    vl_status st = job_new(res, true, cb, arg, &j);
+
+    (void)n;
+    if (st != VL_OK)
+        return st;
+    if (b->tail)
+        b->tail->next = j;
+    else
+        b->head = j;
+    b->tail = j;
+    return VL_OK;
+}
+
+void vl__net_batch_submit(vl__net *n, vl__net_batch *b)
+{
+    job *j = b->head, *last = b->tail;
+
+    b->head = b->tail = NULL;
+    if (j == NULL || enqueue(n, j, last))
+        return;
+    while (j != NULL) { /* stopping: answered here, as on_wake would */
+        job *next = j->next;
+        vl__result_add(j->res, VL_R_DNS_ERROR);
+        answer(j, VL_ETEMP);
+        free(j);
+        j = next;
+    }
 }
 
 void vl__net_stats(vl__net *n, vl_stats *out)
