@@ -17,8 +17,19 @@
  *
  * A lookup already in flight gains waiters instead of a second query,
  * so a domain costs one MX query however many addresses share it.  A
- * queue holds queries beyond max_inflight.  Both caches are bounded
+ * queue holds queries beyond the window.  Both caches are bounded
  * (least recently used entries go first).
+ *
+ * The window: how many queries may be in flight, max_inflight at most.
+ * As TCP's congestion window (RFC 5681), it starts small (WINDOW_START)
+ * and grows by one an answer up to 'ssthresh' (at first half of
+ * max_inflight), then by one a window's worth of answers; an answer
+ * that needed a retry (most likely a lost datagram) halves it and sets
+ * 'ssthresh' there.  A resolver's UDP
+ * socket holds only so many queries (about 200 in the 208 KiB Linux
+ * gives by default): a batch opening with max_inflight queries at once
+ * overflowed it whenever the resolver was busy, and each query dropped
+ * there cost its whole first timeout (2 s) before c-ares asked again.
  */
 #include "resolver.h"
 
@@ -30,6 +41,7 @@
 #include <string.h>
 
 enum { T_A = 1, T_MX = 15, T_TXT = 16, T_AAAA = 28 };
+enum { WINDOW_START = 32, WINDOW_MIN = 16 };
 
 struct rrset;
 
@@ -118,6 +130,7 @@ struct vl__resolver {
     lru_list rlru, dlru;            /* RRsets and domains, most recent first */
     query *queue_head, *queue_tail; /* waiting for a slot */
     unsigned inflight;
+    unsigned window, ssthresh, acked; /* the window (see above) */
     bool closing;
     vl__resolver_stats stats;
     vl__dns_msg scratch; /* one reply parsed at a time (9 KB) */
@@ -377,6 +390,19 @@ static void deliver(rrset *s)
 
 static void send_next(vl__resolver *r);
 
+static void adjust_window(vl__resolver *r, bool lost)
+{
+    if (lost) {
+        r->ssthresh = r->window / 2 > WINDOW_MIN ? r->window / 2 : WINDOW_MIN;
+        r->window = r->ssthresh;
+        r->acked = 0;
+    } else if (r->window < r->cfg.max_inflight &&
+               (r->window < r->ssthresh || ++r->acked >= r->window)) {
+        r->window++;
+        r->acked = 0;
+    }
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
                       int alen)
 {
@@ -384,9 +410,9 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
     vl__resolver *r = q->r;
     rrset *s = q->set;
 
-    (void)timeouts;
     free(q);
     r->inflight--;
+    adjust_window(r, timeouts > 0);
     fill_rrset(r, s, status, abuf, alen);
     s->done = true;
     deliver(s);
@@ -419,7 +445,7 @@ static void send_query(vl__resolver *r, query *q)
 
 static void send_next(vl__resolver *r)
 {
-    while (r->queue_head != NULL && r->inflight < r->cfg.max_inflight) {
+    while (r->queue_head != NULL && r->inflight < r->window) {
         query *q = r->queue_head;
         r->queue_head = q->next;
         if (r->queue_head == NULL)
@@ -445,7 +471,7 @@ static void enqueue(vl__resolver *r, rrset *s)
     }
     q->r = r;
     q->set = s;
-    if (r->inflight < r->cfg.max_inflight) {
+    if (r->inflight < r->window) {
         send_query(r, q);
         return;
     }
@@ -873,6 +899,10 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     r->cfg = *cfg;
     if (r->cfg.max_inflight == 0)
         r->cfg.max_inflight = 1;
+    r->window = r->cfg.max_inflight < WINDOW_START ? r->cfg.max_inflight
+                                                   : WINDOW_START;
+    r->ssthresh = r->cfg.max_inflight / 2 > r->window ? r->cfg.max_inflight / 2
+                                                      : r->window;
     if (r->cfg.max_entries < 16)
         r->cfg.max_entries = 16;
     if ((st = vl__strset_init(&r->rrsets, 1024, true)) != VL_OK ||
