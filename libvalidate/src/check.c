@@ -273,7 +273,7 @@ vl_status vl_check_many_async(vl_ctx *ctx, vl_check_item *items, size_t n,
         if (st == VL_OK && network &&
             (st = vl__net_batch_add(ctx->net, &b, it->res, cb, it->arg)) ==
                 VL_OK)
-            continue;      /* answered by the loop */
+            continue;    /* answered by the loop */
         if (st != VL_OK) /* could not check: unknown, never worse */
             vl__result_add(it->res, VL_R_DNS_ERROR);
         cb(it->arg, st, it->res);
