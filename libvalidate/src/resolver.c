@@ -5,7 +5,9 @@
  * timeouts driven by one uv_timer, so one loop thread serves every
  * query and nothing blocks.  The timer is set again once per loop
  * iteration, just before the loop waits (a uv_prepare), not after every
- * answer: c-ares 1.18's ares_timeout() walks every query in flight.  Above it
+ * answer: c-ares 1.18's ares_timeout() walks every query in flight.
+ * The same uv_prepare sends the queries c-ares wrote in that iteration,
+ * with one system call (dgram.c).  Above it
  * sit two caches:
  *
  *  - RRsets ("15 example.com" -> the MX records, or how the query
@@ -33,6 +35,7 @@
  */
 #include "resolver.h"
 
+#include "dgram.h"
 #include "strset.h"
 
 #include <ares.h>
@@ -120,8 +123,9 @@ typedef struct watch {
 struct vl__resolver {
     uv_loop_t *loop;
     ares_channel channel;
+    vl__dgram *dgram; /* c-ares' UDP calls, batched */
     uv_timer_t timer;
-    uv_prepare_t prepare; /* runs rearm_now() when 'rearm_due' */
+    uv_prepare_t prepare; /* runs before_wait() */
     bool rearm_due;
     int open_handles; /* 'timer' and 'prepare': freed when both closed */
     watch *watches;
@@ -147,14 +151,25 @@ static void rearm(vl__resolver *r)
     r->rearm_due = true;
 }
 
-static void rearm_now(uv_prepare_t *p)
+/* Once per loop iteration, before the loop waits: send what c-ares
+ * wrote, and set the timer when due. */
+static void before_wait(uv_prepare_t *p)
 {
     vl__resolver *r = p->data;
     struct timeval tv, *t;
 
-    if (r->closing || !r->rearm_due)
+    if (r->closing)
+        return;
+    vl__dgram_flush(r->dgram);
+    if (!r->rearm_due)
         return;
     r->rearm_due = false;
+    /* An armed timer is never later than c-ares' next timeout: a query
+     * sent after it was set times out later (the same first timeout,
+     * longer ones for retries).  Early is harmless: it fires, c-ares
+     * finds nothing due, and the timer is set again. */
+    if (uv_is_active((uv_handle_t *)&r->timer))
+        return;
     t = ares_timeout(r->channel, NULL, &tv);
     if (t == NULL) {
         uv_timer_stop(&r->timer);
@@ -876,6 +891,10 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
         snprintf(err, err_cap, "resolver: %s", ares_strerror(rc));
         return VL_EINTERNAL;
     }
+    if (vl__dgram_new(r->channel, &r->dgram) != VL_OK) {
+        snprintf(err, err_cap, "resolver: out of memory");
+        return VL_ENOMEM;
+    }
     if (r->cfg.servers != NULL &&
         (rc = ares_set_servers_ports_csv(r->channel, r->cfg.servers)) !=
             ARES_SUCCESS) {
@@ -914,6 +933,7 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     if ((st = init_channel(r, err, err_cap)) != VL_OK) {
         if (r->channel)
             ares_destroy(r->channel);
+        vl__dgram_free(r->dgram);
         vl__strset_free(&r->rrsets);
         vl__strset_free(&r->domains);
         free(r);
@@ -924,7 +944,7 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     r->open_handles = 2;
     uv_prepare_init(loop, &r->prepare);
     r->prepare.data = r;
-    uv_prepare_start(&r->prepare, rearm_now);
+    uv_prepare_start(&r->prepare, before_wait);
     uv_unref((uv_handle_t *)&r->prepare); /* it alone keeps no loop alive */
     *out = r;
     return VL_OK;
@@ -954,6 +974,7 @@ void vl__resolver_free(vl__resolver *r)
         free(q);
     }
     ares_destroy(r->channel); /* in-flight queries call back: FAILED */
+    vl__dgram_free(r->dgram); /* after: the channel closes its sockets */
     for (rrset *s = (rrset *)r->rlru.head, *next; s != NULL; s = next) {
         next = (rrset *)s->link.next;
         rrset_free(s);
