@@ -27,11 +27,14 @@
  * and grows by one an answer up to 'ssthresh' (at first half of
  * max_inflight), then by one a window's worth of answers; an answer
  * that needed a retry (most likely a lost datagram) halves it and sets
- * 'ssthresh' there.  A resolver's UDP
- * socket holds only so many queries (about 200 in the 208 KiB Linux
- * gives by default): a batch opening with max_inflight queries at once
- * overflowed it whenever the resolver was busy, and each query dropped
- * there cost its whole first timeout (2 s) before c-ares asked again.
+ * 'ssthresh' there.  Unlike TCP, a loss is seen only after the whole
+ * first timeout, and every query behind it waits as long, so the
+ * window never again grows past 3/4 of where the loss happened: the
+ * resolver's buffer is about that size, and it does not change.  A resolver's
+ * UDP socket holds only so many queries (about 200 in the 208 KiB Linux gives
+ * by default): a batch opening with max_inflight queries at once overflowed it
+ * whenever the resolver was busy, and each query dropped there cost its whole
+ * first timeout (2 s) before c-ares asked again.
  */
 #include "resolver.h"
 
@@ -110,6 +113,7 @@ typedef struct dlookup {
 typedef struct query {
     vl__resolver *r;
     rrset *set;
+    uint64_t seq; /* the how-manieth query sent */
     struct query *next;
 } query;
 
@@ -134,7 +138,8 @@ struct vl__resolver {
     lru_list rlru, dlru;            /* RRsets and domains, most recent first */
     query *queue_head, *queue_tail; /* waiting for a slot */
     unsigned inflight;
-    unsigned window, ssthresh, acked; /* the window (see above) */
+    unsigned window, ssthresh, acked, ceiling; /* the window (see above) */
+    uint64_t sent, recover; /* queries sent; the first after the last cut */
     bool closing;
     vl__resolver_stats stats;
     vl__dns_msg scratch; /* one reply parsed at a time (9 KB) */
@@ -405,13 +410,27 @@ static void deliver(rrset *s)
 
 static void send_next(vl__resolver *r);
 
-static void adjust_window(vl__resolver *r, bool lost)
+/* 'n' within [WINDOW_MIN, max_inflight] (max_inflight may be less). */
+static unsigned clamp_window(const vl__resolver *r, unsigned n)
+{
+    if (n < WINDOW_MIN)
+        n = WINDOW_MIN;
+    return n < r->cfg.max_inflight ? n : r->cfg.max_inflight;
+}
+
+/* An answer to the query sent 'seq'-th came in, after a retry or not. */
+static void adjust_window(vl__resolver *r, uint64_t seq, bool lost)
 {
     if (lost) {
-        r->ssthresh = r->window / 2 > WINDOW_MIN ? r->window / 2 : WINDOW_MIN;
-        r->window = r->ssthresh;
+        /* One cut a loss: the queries sent before it were lost with
+         * it, or are answered already. */
+        if (seq < r->recover)
+            return;
+        r->recover = r->sent;
+        r->ceiling = clamp_window(r, r->window * 3 / 4);
+        r->window = r->ssthresh = clamp_window(r, r->window / 2);
         r->acked = 0;
-    } else if (r->window < r->cfg.max_inflight &&
+    } else if (r->window < r->ceiling &&
                (r->window < r->ssthresh || ++r->acked >= r->window)) {
         r->window++;
         r->acked = 0;
@@ -425,9 +444,10 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
     vl__resolver *r = q->r;
     rrset *s = q->set;
 
+    uint64_t seq = q->seq;
     free(q);
     r->inflight--;
-    adjust_window(r, timeouts > 0);
+    adjust_window(r, seq, timeouts > 0);
     fill_rrset(r, s, status, abuf, alen);
     s->done = true;
     deliver(s);
@@ -440,6 +460,7 @@ static void send_query(vl__resolver *r, query *q)
     const char *name = strchr(q->set->key, ' ') + 1;
 
     r->inflight++;
+    q->seq = r->sent++;
     r->stats.queries_sent++;
     switch (q->set->type) {
     case T_MX:
@@ -920,6 +941,7 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
         r->cfg.max_inflight = 1;
     r->window = r->cfg.max_inflight < WINDOW_START ? r->cfg.max_inflight
                                                    : WINDOW_START;
+    r->ceiling = r->cfg.max_inflight;
     r->ssthresh = r->cfg.max_inflight / 2 > r->window ? r->cfg.max_inflight / 2
                                                       : r->window;
     if (r->cfg.max_entries < 16)
