@@ -470,9 +470,12 @@ static void fill_row(mv_csv *r, mv_csv_row *row, const char *raw, size_t len,
     row->offset = r->rec_off;
     row->end = r->rec_off + len;
     row->next_line = r->rec_line;
-    for (const char *p = raw; (p = memchr(p, '\n', len - (size_t)(p - raw)));
-         p++)
-        row->next_line++;
+    if (r->rec_lines <= 1) /* one line (or a plain one, not copied) */
+        row->next_line += len > 0 && raw[len - 1] == '\n';
+    else
+        for (const char *p = raw;
+             (p = memchr(p, '\n', len - (size_t)(p - raw))); p++)
+            row->next_line++;
     row->problem = pb;
     row->nfields = pb == MV_CSV_OK || pb == MV_CSV_INVALID_UTF8 ? r->nf : 0;
     row->data = r->fbuf ? r->fbuf : "";
