@@ -16,7 +16,9 @@
 
 #include "progress.h"
 
-enum { INTERVAL_ROWS = 256 };
+/* Keys wait in memory and go to the key log KEY_BATCH at a time: a
+ * stdio call per key cost more than the dedupe lookup itself. */
+enum { INTERVAL_ROWS = 256, KEY_BATCH = 4096 };
 /* Seconds between checkpoints; MAILVET_CHECKPOINT_MS overrides it (the
  * interruption test checkpoints often). */
 #define INTERVAL_S 2.0
@@ -25,6 +27,8 @@ struct mv_checkpoint {
     mv_cp_state st;
     char *path, *tmp, *keys_path, *dom_path, *dom_tmp;
     FILE *keys;
+    unsigned char key_buf[KEY_BATCH * 16];
+    size_t key_fill; /* bytes in key_buf */
     uint64_t nkeys, end, next_line, since;
     uint64_t in_size, in_mtime_ns;
     double last, started, interval;
@@ -143,10 +147,23 @@ static void write_domains(const mv_checkpoint *cp, FILE *f)
     mv_domains_each(cp->st.rep->domains, put_domain, f);
 }
 
+/* Hand the buffered keys to the key log's FILE. */
+static int put_keys(mv_checkpoint *cp)
+{
+    size_t n = cp->key_fill;
+
+    cp->key_fill = 0;
+    if (n > 0 && fwrite(cp->key_buf, 1, n, cp->keys) != n)
+        return fail("cannot write", cp->keys_path);
+    return 0;
+}
+
 static int save(mv_checkpoint *cp)
 {
     double now = mv_now();
 
+    if (cp->keys != NULL && put_keys(cp) < 0)
+        return -1;
     if (sync_file(cp->st.out->f) < 0 || sync_file(cp->st.rej->f) < 0 ||
         sync_file(cp->keys) < 0)
         return fail("cannot write", cp->st.out->path);
@@ -378,16 +395,18 @@ int mv_checkpoint_open(mv_checkpoint **out, const mv_cp_state *st, bool resume)
 
 int mv_checkpoint_key(mv_checkpoint *cp, mv_hash128 h)
 {
-    unsigned char b[16];
+    unsigned char *b;
 
     if (cp->keys == NULL)
         return 0;
+    if (cp->key_fill == sizeof cp->key_buf && put_keys(cp) < 0)
+        return -1;
+    b = cp->key_buf + cp->key_fill;
     for (int k = 0; k < 8; k++) {
         b[k] = (unsigned char)(h.lo >> (8 * k));
         b[8 + k] = (unsigned char)(h.hi >> (8 * k));
     }
-    if (fwrite(b, 1, 16, cp->keys) != 16)
-        return fail("cannot write", cp->keys_path);
+    cp->key_fill += 16;
     cp->nkeys++;
     return 0;
 }

@@ -3,13 +3,14 @@
  * each row's address, and write the rows to keep, the rows to drop with
  * their verdict, reasons and suggestion, and a report.
  *
- * Rows stream through: csv.c reads one record at a time, offline every
- * row is checked at once on this thread, and with the network rows wait
- * in the window (window.c) while their domains resolve, so output keeps
- * the input's order.  Memory is bounded by the window, the dedupe set
- * (16 bytes per kept address, dedupe.c) and the domain tally, never by
- * the file.  A temporary failure leaves a row "unknown", which the
- * default policy keeps (DESIGN.md, the one rule).
+ * Rows stream through: csv.c reads one record at a time on this
+ * thread, checker threads check them in batches (rowpool.c; with the
+ * network, rows wait there while their domains resolve), and this
+ * thread decides, counts and writes them in input order.  Memory is
+ * bounded by the pool's ring, the dedupe set (16 bytes per kept
+ * address, dedupe.c) and the domain tally, never by the file.  A temporary
+ * failure leaves a row "unknown", which the default policy keeps (DESIGN.md,
+ * the one rule).
  *
  * Exit status: 0 when the run finished (rows dropped or not), 2 for a
  * usage error, an unreadable input or an unwritable output.
@@ -35,9 +36,9 @@
 #include "policy.h"
 #include "progress.h"
 #include "report.h"
+#include "rowpool.h"
 #include "sink.h"
 #include "validate.h"
-#include "window.h"
 
 enum { REASONS_CAP = 2048, MALFORMED_NOTES = 20 };
 
@@ -49,13 +50,13 @@ typedef struct clean_opts {
     mv_format fmt;
     mv_policy pol;
     bool annotate, dedupe, quiet, resume;
+    unsigned threads; /* checker threads; 0: one per CPU */
 } clean_opts;
 
 typedef struct clean_run {
     clean_opts *o;
     vl_ctx *ctx;
-    vl_result *res;
-    mv_window *win;
+    mv_rowpool *pool;
     int fd;
     uint64_t in_size;
     mv_csv *csv;
@@ -128,6 +129,7 @@ void mv_clean_usage(FILE *out)
           "stopped\n"
           "                        (needs IN, --out and --rejects as "
           "files)\n"
+          "  --threads N           threads checking rows [one per CPU]\n"
           "Library options (as in 'mailvet check'):\n",
           out);
     mv_pipeline_usage(out);
@@ -168,7 +170,8 @@ enum {
     OPT_NO_DEDUPE,
     OPT_REPORT,
     OPT_REPORT_HTML,
-    OPT_RESUME
+    OPT_RESUME,
+    OPT_THREADS
 };
 
 static const struct option long_opts[] = {
@@ -191,6 +194,7 @@ static const struct option long_opts[] = {
     {"report", required_argument, NULL, OPT_REPORT},
     {"report-html", required_argument, NULL, OPT_REPORT_HTML},
     {"resume", no_argument, NULL, OPT_RESUME},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {NULL, 0, NULL, 0}};
 
 static int parse_delimiter(const char *s, clean_opts *o)
@@ -269,6 +273,8 @@ static int parse_own(int c, clean_opts *o)
     case OPT_DEADLINE:
         o->lo.deadline_set = true;
         return mv_parse_uint(optarg, "--deadline", &o->lo.lib.deadline_ms);
+    case OPT_THREADS:
+        return mv_parse_uint(optarg, "--threads", &o->threads);
     }
     int r = mv_store_opts_parse(&o->st, c, optarg);
     if (r != 0)
@@ -376,36 +382,87 @@ static long column_index(clean_run *run, const mv_csv_row *h)
 
 /* ---- one row --------------------------------------------------------- */
 
+/* Append 'name' (and a comma before it unless first) to the reasons
+ * column; a name that does not fit is left out (REASONS_CAP holds every
+ * reason a result can have). */
+static char *add_reason(char *p, const char *first, const char *end,
+                        const char *name)
+{
+    size_t n = strlen(name);
+
+    if ((size_t)(end - p) <= n + 1)
+        return p;
+    if (p > first)
+        *p++ = ',';
+    memcpy(p, name, n + 1);
+    return p + n;
+}
+
 static void join_reasons(clean_run *run, const vl_result *res, bool dup)
 {
     char *p = run->reasons, *end = run->reasons + sizeof run->reasons;
 
     *p = '\0';
     if (dup)
-        p += snprintf(p, (size_t)(end - p), "duplicate");
-    for (size_t i = 0; i < vl_result_reason_count(res) && p < end; i++)
-        p +=
-            snprintf(p, (size_t)(end - p), "%s%s", p > run->reasons ? "," : "",
-                     vl_reason_name(vl_result_reason(res, i)));
+        p = add_reason(p, run->reasons, end, "duplicate");
+    for (size_t i = 0; i < vl_result_reason_count(res); i++)
+        p = add_reason(p, run->reasons, end,
+                       vl_reason_name(vl_result_reason(res, i)));
 }
 
-/* Keep, drop or mark as duplicate; -1 when out of memory. */
-static int decide(clean_run *run, const vl_result *res, bool *kept, bool *dup)
+/* Whether the row is written with its verdict columns (the reasons are
+ * joined for those rows only: a kept row is most often copied as is). */
+static bool annotated(const clean_run *run, bool kept)
 {
-    const char *canon = vl_result_canonical(res);
+    return run->o->annotate || run->o->fmt == MV_FMT_JSONL ||
+           (!kept && run->rej.f != NULL);
+}
+
+/* The policy and the canonical key's hash, on the thread that checked
+ * the row: less for the writing thread to do. */
+static void checked(void *arg, mv_pooled_row *r)
+{
+    const clean_run *run = arg;
+    const char *canon = vl_result_canonical(r->res);
+    const char *dom = vl_result_domain_ascii(r->res);
+
+    if (dom[0] != '\0')
+        r->dkey = mv_domains_hash(dom, strlen(dom));
+    r->drop = mv_policy_drops(&run->o->pol, r->res);
+    r->has_key = !r->drop && run->o->dedupe && canon[0] != '\0';
+    if (r->has_key)
+        r->key = mv_hash128_of(canon, strlen(canon));
+}
+
+/* The dedupe set and the domain tally are large and touched at random:
+ * start loading a row's slots a few rows before it is emitted. */
+static void ahead(void *arg, const mv_pooled_row *r)
+{
+    const clean_run *run = arg;
+
+    if (r->has_key)
+        mv_dedupe_prefetch(run->seen, r->key);
+    if (r->dkey.lo != 0)
+        mv_domains_prefetch(run->rep.domains, r->dkey);
+}
+
+/* Keep, drop or mark as duplicate, in input order; -1 when out of
+ * memory. */
+static int decide(clean_run *run, const mv_pooled_row *r, bool *kept,
+                  bool *dup)
+{
     int rc;
 
     *dup = false;
-    *kept = !mv_policy_drops(&run->o->pol, res);
-    if (!*kept || !run->o->dedupe || canon[0] == '\0')
+    *kept = !r->drop;
+    if (!r->has_key)
         return 0;
-    mv_hash128 h = mv_hash128_of(canon, strlen(canon));
-    if ((rc = mv_dedupe_add(run->seen, h)) < 0)
+    if ((rc = mv_dedupe_add(run->seen, r->key)) < 0)
         return -1;
     if (rc == 0) {
         *kept = false;
         *dup = true;
-    } else if (run->cp != NULL && mv_checkpoint_key(run->cp, h) < 0) {
+    } else if (run->cp != NULL && mv_checkpoint_key(run->cp, r->key) < 0) {
         return -1;
     }
     return 0;
@@ -429,16 +486,21 @@ static int write_row(clean_run *run, const mv_csv_row *row,
     return 0;
 }
 
-/* Decide, count and write one row, in input order.  'res' is NULL for
- * a malformed row. */
-static int handle(clean_run *run, const mv_csv_row *row, const vl_result *res)
+/* Decide, count and write one row, in input order (the pool's emit). */
+static int handle(void *arg, mv_pooled_row *pr)
 {
+    clean_run *run = arg;
+    const mv_csv_row *row = &pr->row;
+    const vl_result *res = pr->res;
     mv_outcome oc = {0};
     bool kept = false, dup = false;
 
-    if (row->problem == MV_CSV_OK && res == NULL) {
-        fprintf(stderr, "mailvet: line %llu: check failed: out of memory\n",
-                (unsigned long long)row->line);
+    /* VL_ETEMP: the context stopped first; the result says unknown */
+    if (row->problem == MV_CSV_OK &&
+        (res == NULL || (pr->st != VL_OK && pr->st != VL_ETEMP))) {
+        fprintf(stderr, "mailvet: line %llu: check failed: %s\n",
+                (unsigned long long)row->line,
+                vl_strerror(pr->st != VL_OK ? pr->st : VL_ENOMEM));
         return -1;
     }
     if (row->problem == MV_CSV_OK || row->problem == MV_CSV_INVALID_UTF8) {
@@ -456,11 +518,14 @@ static int handle(clean_run *run, const mv_csv_row *row, const vl_result *res)
                         : "");
         res = NULL;
     } else {
-        if (decide(run, res, &kept, &dup) < 0) {
+        if (decide(run, pr, &kept, &dup) < 0) {
             fprintf(stderr, "mailvet: out of memory\n");
             return -1;
         }
-        join_reasons(run, res, dup);
+        if (annotated(run, kept))
+            join_reasons(run, res, dup);
+        else
+            run->reasons[0] = '\0';
         if (!dup && mv_store_opts_record(&run->o->st, res) < 0)
             return -1;
         oc.verdict = vl_verdict_name(vl_result_verdict(res));
@@ -468,75 +533,13 @@ static int handle(clean_run *run, const mv_csv_row *row, const vl_result *res)
         oc.suggestion = vl_result_suggestion(res);
     }
     oc.kept = kept;
-    if (mv_report_row(&run->rep, row->problem, res, kept, dup) < 0 ||
+    if (mv_report_row(&run->rep, row->problem, res, kept, dup, pr->dkey) < 0 ||
         write_row(run, row, &oc) < 0)
         return -1;
     if (run->cp != NULL &&
         mv_checkpoint_row(run->cp, row->end, row->next_line) < 0)
         return -1;
     return 0;
-}
-
-/* A row copied for the window: the reader's buffers move on. */
-typedef struct row_copy {
-    mv_csv_row row;
-    size_t off[];
-} row_copy;
-
-static row_copy *copy_row(const mv_csv_row *r)
-{
-    size_t nf = r->nfields, dlen = r->off[nf];
-    size_t head = sizeof(row_copy) + (nf + 1) * sizeof(size_t);
-    row_copy *c = malloc(head + r->raw_len + dlen + 1);
-    char *p;
-
-    if (c == NULL)
-        return NULL;
-    c->row = *r;
-    memcpy(c->off, r->off, (nf + 1) * sizeof(size_t));
-    p = (char *)c + head;
-    memcpy(p, r->raw, r->raw_len);
-    memcpy(p + r->raw_len, r->data, dlen);
-    c->row.raw = p;
-    c->row.data = p + r->raw_len;
-    c->row.off = c->off;
-    return c;
-}
-
-static int emit(void *arg, const char *in, size_t len, size_t full_len,
-                vl_result *res, void *tag)
-{
-    row_copy *c = tag;
-    int rc;
-
-    (void)in, (void)len, (void)full_len;
-    rc = handle(arg, &c->row, res);
-    free(c);
-    return rc;
-}
-
-static int check_row(clean_run *run, const mv_csv_row *row)
-{
-    const char *a = row->data + row->off[run->col];
-    size_t n = row->off[run->col + 1] - row->off[run->col];
-    vl_status st;
-
-    if (run->win != NULL) {
-        row_copy *c = copy_row(row);
-        if (c == NULL)
-            return -1;
-        if (row->problem != MV_CSV_OK)
-            a = "", n = 0;
-        return mv_window_push_tag(run->win, a, n, n, c,
-                                  row->problem == MV_CSV_OK);
-    }
-    if (row->problem != MV_CSV_OK)
-        return handle(run, row, NULL);
-    if ((st = vl_check(run->ctx, a, n, run->res)) != VL_OK) {
-        fprintf(stderr, "mailvet: check failed: %s\n", vl_strerror(st));
-        return -1;
-    }
-    return handle(run, row, run->res);
 }
 
 static int process(clean_run *run)
@@ -553,7 +556,7 @@ static int process(clean_run *run)
                     run->o->in, run->col + 1, row.nfields);
             return -1;
         }
-        if (check_row(run, &row) < 0)
+        if (mv_rowpool_push(run->pool, &row) < 0)
             return -1;
         if ((++n & 1023) == 0)
             mv_progress_tick(&run->prog, run->rep.rows,
@@ -563,7 +566,7 @@ static int process(clean_run *run)
         fprintf(stderr, "mailvet: %s: %s\n", run->o->in, strerror(errno));
         return -1;
     }
-    return run->win ? mv_window_drain(run->win) : 0;
+    return mv_rowpool_drain(run->pool);
 }
 
 /* ---- set-up and the end ------------------------------------------------ */
@@ -695,6 +698,40 @@ static int start_checkpoint(clean_run *run)
     return mv_checkpoint_open(&run->cp, &st, run->o->resume);
 }
 
+static unsigned cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+/* Offline, a few batches per thread keep every thread busy.  With the
+ * network the ring holds the window: enough rows in flight to keep the
+ * query slots busy (mv_pipeline_window()). */
+static int start_pool(clean_run *run)
+{
+    const clean_opts *o = run->o;
+    mv_rowpool_config c = {
+        .ctx = run->ctx,
+        .network = !(o->lo.lib.flags & VL_OPT_OFFLINE),
+        .threads = o->threads ? o->threads : cpus(),
+        .batch_rows = 256,
+        .col = run->col,
+        .checked = checked,
+        .emit = handle,
+        .ahead = ahead,
+        .arg = run,
+    };
+
+    c.batches = 4 * (size_t)c.threads;
+    if (c.network) {
+        c.batch_rows = 128;
+        c.batches = mv_pipeline_window(&o->lo) / c.batch_rows + 1;
+    }
+    run->pool = mv_rowpool_new(&c);
+    return run->pool ? 0 : -1;
+}
+
 static int start(clean_run *run)
 {
     char err[512];
@@ -707,12 +744,8 @@ static int start(clean_run *run)
         fprintf(stderr, "mailvet: %s\n", err);
         return -1;
     }
-    if (vl_result_new(&run->res) != VL_OK ||
-        (run->seen = mv_dedupe_new()) == NULL || mv_report_init(&run->rep) < 0)
-        return -1;
-    if (!(o->lo.lib.flags & VL_OPT_OFFLINE) &&
-        (run->win = mv_window_new(run->ctx, mv_pipeline_window(&o->lo), emit,
-                                  run)) == NULL)
+    if ((run->seen = mv_dedupe_new()) == NULL ||
+        mv_report_init(&run->rep) < 0 || start_pool(run) < 0)
         return -1;
     run->rep.offline = o->lo.lib.flags & VL_OPT_OFFLINE;
     run->rep.smtp = (o->lo.lib.flags & VL_OPT_SMTP) != 0;
@@ -771,12 +804,11 @@ static int finish(clean_run *run)
 
 static void cleanup(clean_run *run)
 {
-    mv_window_free(run->win);
+    mv_rowpool_free(run->pool);
     mv_checkpoint_free(run->cp);
     mv_csv_free(run->csv);
     if (run->fd > STDIN_FILENO)
         close(run->fd);
-    vl_result_free(run->res);
     vl_ctx_free(run->ctx);
     mv_store_opts_close(&run->o->st, run->o->quiet); /* after the context */
     mv_dedupe_free(run->seen);

@@ -94,6 +94,13 @@ int mv_utf8_valid(const char *str, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
         size_t need;
+        uint64_t w;
+        /* ASCII, eight bytes at a time: most addresses are all ASCII */
+        if (n - i >= 8 &&
+            (memcpy(&w, s + i, 8), w & 0x8080808080808080ull) == 0) {
+            i += 8;
+            continue;
+        }
         if (c < 0x80) {
             i++;
             continue;
@@ -362,31 +369,49 @@ static int next_line(mv_csv *r, line *ln)
 
 /* ---- fields ---------------------------------------------------------- */
 
-static void add_field(mv_csv *r, const char *s, size_t len)
+/* Room for 'need' bytes in the buffer '*p' of '*cap': -1 when out of
+ * memory. */
+static int reserve(char **p, size_t *cap, size_t need)
 {
+    size_t nc = *cap ? *cap : 4096;
+    char *g;
+
+    if (need <= *cap)
+        return 0;
+    while (nc < need)
+        nc *= 2;
+    if ((g = realloc(*p, nc)) == NULL)
+        return -1;
+    *p = g;
+    *cap = nc;
+    return 0;
+}
+
+/* Room for one more field offset (and the end offset after it). */
+static int reserve_field(mv_csv *r)
+{
+    size_t nc = r->offcap ? 2 * r->offcap : 64;
+    size_t *g;
+
+    if (r->nf + 2 <= r->offcap)
+        return 0;
+    if ((g = realloc(r->foff, nc * sizeof *g)) == NULL)
+        return -1;
+    r->foff = g;
+    r->offcap = nc;
+    return 0;
+}
+
+static void on_field(void *s, size_t len, void *arg)
+{
+    mv_csv *r = arg;
+
     if (r->oom)
         return;
-    if (r->nf + 2 > r->offcap) {
-        size_t nc = r->offcap ? 2 * r->offcap : 64;
-        size_t *g = realloc(r->foff, nc * sizeof *g);
-        if (g == NULL) {
-            r->oom = true;
-            return;
-        }
-        r->foff = g;
-        r->offcap = nc;
-    }
-    if (r->flen + len + 1 > r->fcap) {
-        size_t nc = r->fcap ? r->fcap : 4096;
-        while (nc < r->flen + len + 1)
-            nc *= 2;
-        char *g = realloc(r->fbuf, nc);
-        if (g == NULL) {
-            r->oom = true;
-            return;
-        }
-        r->fbuf = g;
-        r->fcap = nc;
+    if (reserve_field(r) < 0 ||
+        reserve(&r->fbuf, &r->fcap, r->flen + len + 1) < 0) {
+        r->oom = true;
+        return;
     }
     r->foff[r->nf] = r->flen;
     if (len)
@@ -394,38 +419,6 @@ static void add_field(mv_csv *r, const char *s, size_t len)
     r->flen += len;
     r->nf++;
     r->foff[r->nf] = r->flen;
-}
-
-static void on_field(void *s, size_t len, void *arg)
-{
-    add_field(arg, s, len);
-}
-
-/* Most lines hold no quote: split those here, as libcsv would in strict
- * mode (a CR at either end of an unquoted field is trimmed like a
- * space), for a fraction of its cost per byte: it was a tenth of a
- * store import.  Only a whole line, ending in LF, that starts a
- * record; anything else goes to libcsv. */
-static bool split_plain(mv_csv *r, const char *p, size_t len)
-{
-    const char *end = p + len - 1; /* the LF */
-
-    if (len == 0 || *end != '\n' || memchr(p, '"', len) != NULL)
-        return false;
-    for (;;) {
-        const char *d = memchr(p, r->delim, (size_t)(end - p));
-        const char *fs = p, *fe = d ? d : end;
-        while (fs < fe && *fs == '\r')
-            fs++;
-        while (fe > fs && fe[-1] == '\r')
-            fe--;
-        add_field(r, fs, (size_t)(fe - fs));
-        if (d == NULL)
-            break;
-        p = d + 1;
-    }
-    r->row_done = true;
-    return true;
 }
 
 static void on_row(int c, void *arg)
@@ -444,16 +437,8 @@ static void reset_fields(mv_csv *r)
 
 static int append_rec(mv_csv *r, const line *ln)
 {
-    if (r->rec_len + ln->len > r->rec_cap) {
-        size_t nc = r->rec_cap ? r->rec_cap : 4096;
-        while (nc < r->rec_len + ln->len)
-            nc *= 2;
-        char *g = realloc(r->rec, nc);
-        if (g == NULL)
-            return -1;
-        r->rec = g;
-        r->rec_cap = nc;
-    }
+    if (reserve(&r->rec, &r->rec_cap, r->rec_len + ln->len) < 0)
+        return -1;
     if (r->rec_lines++ == 0) {
         r->first_len = ln->len;
         r->rec_line = ln->no;
@@ -485,9 +470,12 @@ static void fill_row(mv_csv *r, mv_csv_row *row, const char *raw, size_t len,
     row->offset = r->rec_off;
     row->end = r->rec_off + len;
     row->next_line = r->rec_line;
-    for (const char *p = raw; (p = memchr(p, '\n', len - (size_t)(p - raw)));
-         p++)
-        row->next_line++;
+    if (r->rec_lines <= 1) /* one line (or a plain one, not copied) */
+        row->next_line += len > 0 && raw[len - 1] == '\n';
+    else
+        for (const char *p = raw;
+             (p = memchr(p, '\n', len - (size_t)(p - raw))); p++)
+            row->next_line++;
     row->problem = pb;
     row->nfields = pb == MV_CSV_OK || pb == MV_CSV_INVALID_UTF8 ? r->nf : 0;
     row->data = r->fbuf ? r->fbuf : "";
@@ -518,7 +506,9 @@ static int resync(mv_csv *r, mv_csv_row *row, mv_csv_problem pb)
     return 1;
 }
 
-static int finish(mv_csv *r, mv_csv_row *row)
+/* The record (raw bytes 'raw', 'len') is decoded: check it and hand it
+ * out. */
+static int finish_at(mv_csv *r, mv_csv_row *row, const char *raw, size_t len)
 {
     mv_csv_problem pb = MV_CSV_OK;
 
@@ -537,8 +527,13 @@ static int finish(mv_csv *r, mv_csv_row *row)
                               r->foff[r->col + 1] - r->foff[r->col])) {
         pb = MV_CSV_INVALID_UTF8;
     }
-    fill_row(r, row, r->rec, r->rec_len, pb);
+    fill_row(r, row, raw, len, pb);
     return 1;
+}
+
+static int finish(mv_csv *r, mv_csv_row *row)
+{
+    return finish_at(r, row, r->rec, r->rec_len);
 }
 
 static bool blank(const char *s, size_t n)
@@ -614,6 +609,61 @@ static int text_next(mv_csv *r, mv_csv_row *row)
     }
 }
 
+/* The bytes of a line less its line end: LF, CRLF, or (at the end of
+ * the input) a lone CR, which libcsv trims as "space" too. */
+static size_t line_body(const line *ln)
+{
+    size_t n = ln->len;
+
+    if (n > 0 && ln->p[n - 1] == '\n')
+        n--;
+    if (n > 0 && ln->p[n - 1] == '\r')
+        n--;
+    return n;
+}
+
+/* Most lines have no quote and no CR but their line end's.  Then their
+ * fields are exactly the runs between delimiters: what libcsv decodes
+ * too (with CR as its only "space"), without a callback per byte.  The
+ * other lines go through libcsv.  -1 when out of memory. */
+static int split_plain(mv_csv *r, const char *s, size_t n)
+{
+    const char *end = s + n;
+
+    if (reserve(&r->fbuf, &r->fcap, n + 1) < 0)
+        return -1;
+    for (;;) {
+        const char *d = memchr(s, r->delim, (size_t)(end - s));
+        size_t k = d ? (size_t)(d - s) : (size_t)(end - s);
+        if (reserve_field(r) < 0)
+            return -1;
+        r->foff[r->nf] = r->flen;
+        memcpy(r->fbuf + r->flen, s, k);
+        r->flen += k;
+        r->foff[++r->nf] = r->flen;
+        if (d == NULL)
+            return 0;
+        s = d + 1;
+    }
+}
+
+/* 1 with '*row' when the record's first line 'ln' is plain (see
+ * split_plain), 0 when libcsv must read it. */
+static int plain_line(mv_csv *r, mv_csv_row *row, const line *ln)
+{
+    size_t n = line_body(ln);
+
+    if (memchr(ln->p, '"', n) != NULL || memchr(ln->p, '\r', n) != NULL)
+        return 0;
+    r->rec_line = ln->no;
+    r->rec_off = ln->off;
+    if (split_plain(r, ln->p, n) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return finish_at(r, row, ln->p, ln->len);
+}
+
 /* A strict error on a record's only line: read that line leniently. */
 static int lenient_line(mv_csv *r, mv_csv_row *row)
 {
@@ -661,6 +711,8 @@ static int csv_next(mv_csv *r, mv_csv_row *row)
             return long_inside(r, row, &ln);
         if (r->rec_lines == 0 && blank(ln.p, ln.len))
             continue;
+        if (r->rec_lines == 0 && (rc = plain_line(r, row, &ln)) != 0)
+            return rc;
         if (r->rec_len + ln.len > r->max) { /* a quote left open */
             if (append_rec(r, &ln) < 0)
                 return -1;
@@ -668,8 +720,6 @@ static int csv_next(mv_csv *r, mv_csv_row *row)
         }
         if (append_rec(r, &ln) < 0)
             return -1;
-        if (r->rec_lines == 1 && split_plain(r, ln.p, ln.len))
-            return finish(r, row);
         if (csv_parse(&r->strict, ln.p, ln.len, on_field, on_row, r) <
             ln.len) {
             if (r->rec_lines == 1)

@@ -2,16 +2,48 @@
  * dedupe.c - hash set of 128-bit key hashes (dedupe.h).  Linear probing
  * on the low bits; the all-zero value marks an empty slot, so a hash
  * that happens to be zero is stored as 1.
+ *
+ * Large tables are mapped with transparent huge pages asked for
+ * (madvise): every insert lands on a random slot, and with 4 KiB pages
+ * a table of tens of megabytes costs a TLB miss and, while it is new, a
+ * page fault per insert.
  */
 #include "dedupe.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+enum { HUGE_BYTES = 2 << 20 };
 
 struct mv_dedupe {
     mv_hash128 *slot;
     size_t mask, count;
 };
+
+/* 'n' zeroed slots. */
+static mv_hash128 *slots_new(size_t n)
+{
+    size_t bytes = n * sizeof(mv_hash128);
+    void *p;
+
+    if (bytes < HUGE_BYTES)
+        return calloc(n, sizeof(mv_hash128));
+    p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+    return p;
+}
+
+static void slots_free(mv_hash128 *s, size_t n)
+{
+    if (n * sizeof(mv_hash128) < HUGE_BYTES)
+        free(s);
+    else if (s != NULL)
+        munmap(s, n * sizeof(mv_hash128));
+}
 
 static uint64_t rotl(uint64_t x, int r)
 {
@@ -79,7 +111,7 @@ mv_dedupe *mv_dedupe_new(void)
     if (d == NULL)
         return NULL;
     d->mask = (1u << 16) - 1;
-    if ((d->slot = calloc(d->mask + 1, sizeof *d->slot)) == NULL) {
+    if ((d->slot = slots_new(d->mask + 1)) == NULL) {
         free(d);
         return NULL;
     }
@@ -90,7 +122,7 @@ void mv_dedupe_free(mv_dedupe *d)
 {
     if (d == NULL)
         return;
-    free(d->slot);
+    slots_free(d->slot, d->mask + 1);
     free(d);
 }
 
@@ -105,14 +137,14 @@ static mv_hash128 *find(mv_hash128 *slot, size_t mask, mv_hash128 h)
 static int grow(mv_dedupe *d)
 {
     size_t nmask = d->mask * 2 + 1;
-    mv_hash128 *ns = calloc(nmask + 1, sizeof *ns);
+    mv_hash128 *ns = slots_new(nmask + 1);
 
     if (ns == NULL)
         return -1;
     for (size_t i = 0; i <= d->mask; i++)
         if (d->slot[i].lo != 0 || d->slot[i].hi != 0)
             *find(ns, nmask, d->slot[i]) = d->slot[i];
-    free(d->slot);
+    slots_free(d->slot, d->mask + 1);
     d->slot = ns;
     d->mask = nmask;
     return 0;
@@ -135,6 +167,11 @@ int mv_dedupe_add(mv_dedupe *d, mv_hash128 h)
     *s = h;
     d->count++;
     return 1;
+}
+
+void mv_dedupe_prefetch(const mv_dedupe *d, mv_hash128 h)
+{
+    __builtin_prefetch(&d->slot[h.lo & d->mask]);
 }
 
 size_t mv_dedupe_count(const mv_dedupe *d)

@@ -26,6 +26,9 @@ mv_dedupe *mv_dedupe_new(void);
 void mv_dedupe_free(mv_dedupe *d);
 /* Add 'h': 1 when it is new, 0 when it was there, -1 out of memory. */
 int mv_dedupe_add(mv_dedupe *d, mv_hash128 h);
+/* Start loading the slot of 'h' into the cache, a few rows before
+ * mv_dedupe_add(d, h): the table is large and its slots random. */
+void mv_dedupe_prefetch(const mv_dedupe *d, mv_hash128 h);
 size_t mv_dedupe_count(const mv_dedupe *d);
 size_t mv_dedupe_bytes(const mv_dedupe *d);
 

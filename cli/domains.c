@@ -1,6 +1,9 @@
 /*
  * domains.c - rows per domain (domains.h): an open-addressing table of
- * (hash, counts, name), names in one growing arena.
+ * (hash, counts, name).  A domain is known by its 128-bit hash, as the
+ * dedupe set knows addresses (dedupe.h: two names sharing one is a
+ * chance of about n^2 / 2^129), so a lookup never reads the name: that
+ * read was a cache miss a row.
  */
 #include "domains.h"
 
@@ -10,7 +13,7 @@
 #include "dedupe.h"
 
 typedef struct entry {
-    uint64_t hash; /* 0: empty */
+    mv_hash128 key; /* key.lo 0: empty */
     uint64_t rows, dropped;
     char *name; /* NULL past MV_DOMAINS_MAX */
 } entry;
@@ -45,11 +48,11 @@ void mv_domains_free(mv_domains *t)
     free(t);
 }
 
-static entry *find(entry *slot, size_t mask, uint64_t h, const char *name)
+static entry *find(entry *slot, size_t mask, mv_hash128 k)
 {
-    for (size_t i = h & mask;; i = (i + 1) & mask)
-        if (slot[i].hash == 0 ||
-            (slot[i].hash == h && strcmp(slot[i].name, name) == 0))
+    for (size_t i = k.lo & mask;; i = (i + 1) & mask)
+        if (slot[i].key.lo == 0 ||
+            (slot[i].key.lo == k.lo && slot[i].key.hi == k.hi))
             return &slot[i];
 }
 
@@ -61,38 +64,51 @@ static int grow(mv_domains *t)
     if (ns == NULL)
         return -1;
     for (size_t i = 0; i <= t->mask; i++)
-        if (t->slot[i].hash != 0)
-            *find(ns, nmask, t->slot[i].hash, t->slot[i].name) = t->slot[i];
+        if (t->slot[i].key.lo != 0)
+            *find(ns, nmask, t->slot[i].key) = t->slot[i];
     free(t->slot);
     t->slot = ns;
     t->mask = nmask;
     return 0;
 }
 
-static entry *lookup(mv_domains *t, const char *name, int *err)
+void mv_domains_prefetch(const mv_domains *t, mv_hash128 key)
 {
-    size_t len = strlen(name);
-    uint64_t h = mv_hash128_of(name, len).lo | 1;
-    entry *e = find(t->slot, t->mask, h, name);
+    __builtin_prefetch(&t->slot[key.lo & t->mask]);
+}
+
+mv_hash128 mv_domains_hash(const char *name, size_t len)
+{
+    mv_hash128 k = mv_hash128_of(name, len);
+
+    k.lo |= 1;
+    return k;
+}
+
+static entry *lookup(mv_domains *t, const char *name, mv_hash128 h, int *err)
+{
+    size_t len;
+    entry *e = find(t->slot, t->mask, h);
 
     *err = 0;
-    if (e->hash != 0)
+    if (e->key.lo != 0)
         return e;
     if (t->count >= MV_DOMAINS_MAX)
         return NULL;
+    len = strlen(name);
     if ((t->count + 1) * 2 > t->mask + 1) {
         if (grow(t) < 0) {
             *err = -1;
             return NULL;
         }
-        e = find(t->slot, t->mask, h, name);
+        e = find(t->slot, t->mask, h);
     }
     if ((e->name = malloc(len + 1)) == NULL) {
         *err = -1;
         return NULL;
     }
     memcpy(e->name, name, len + 1);
-    e->hash = h;
+    e->key = h;
     t->count++;
     return e;
 }
@@ -101,7 +117,7 @@ int mv_domains_restore(mv_domains *t, const char *name, uint64_t rows,
                        uint64_t dropped)
 {
     int err;
-    entry *e = lookup(t, name, &err);
+    entry *e = lookup(t, name, mv_domains_hash(name, strlen(name)), &err);
 
     if (e != NULL) {
         e->rows = rows;
@@ -126,14 +142,21 @@ void mv_domains_each(const mv_domains *t,
                      void *arg)
 {
     for (size_t i = 0; i <= t->mask; i++)
-        if (t->slot[i].hash != 0)
+        if (t->slot[i].key.lo != 0)
             fn(arg, t->slot[i].name, t->slot[i].rows, t->slot[i].dropped);
 }
 
 int mv_domains_add(mv_domains *t, const char *name, bool dropped)
 {
+    return mv_domains_add_hashed(t, name, mv_domains_hash(name, strlen(name)),
+                                 dropped);
+}
+
+int mv_domains_add_hashed(mv_domains *t, const char *name, mv_hash128 hash,
+                          bool dropped)
+{
     int err;
-    entry *e = lookup(t, name, &err);
+    entry *e = lookup(t, name, hash, &err);
 
     if (e == NULL) {
         if (err == 0)
@@ -165,7 +188,7 @@ size_t mv_domains_top(const mv_domains *t, mv_domain_count *out, size_t n)
     for (size_t i = 0; i <= t->mask && n > 0; i++) {
         const entry *e = &t->slot[i];
         size_t k;
-        if (e->hash == 0)
+        if (e->key.lo == 0)
             continue;
         if (have == n && !before(e, &out[n - 1]))
             continue;

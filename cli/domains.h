@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dedupe.h"
+
 enum { MV_DOMAINS_MAX = 2000000 };
 
 typedef struct mv_domains mv_domains;
@@ -24,6 +26,14 @@ mv_domains *mv_domains_new(void);
 void mv_domains_free(mv_domains *t);
 /* Count one row of 'name' (A-label domain); -1 when out of memory. */
 int mv_domains_add(mv_domains *t, const char *name, bool dropped);
+/* The hash the table knows 'name' (of 'len' bytes) by ('lo' never 0).
+ * Any thread may compute it, for mv_domains_add_hashed(). */
+mv_hash128 mv_domains_hash(const char *name, size_t len);
+/* Start loading the slot of 'hash' into the cache, a few rows ahead. */
+void mv_domains_prefetch(const mv_domains *t, mv_hash128 hash);
+/* mv_domains_add() with 'hash' = mv_domains_hash(name, strlen(name)). */
+int mv_domains_add_hashed(mv_domains *t, const char *name, mv_hash128 hash,
+                          bool dropped);
 /* Distinct domains seen; '*exact' false once the table filled up. */
 uint64_t mv_domains_unique(const mv_domains *t, bool *exact);
 /* The 'n' domains with the most rows, most first (ties by name);

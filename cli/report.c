@@ -22,7 +22,7 @@ void mv_report_free(mv_report *r)
 }
 
 int mv_report_row(mv_report *r, mv_csv_problem problem, const vl_result *res,
-                  bool kept, bool duplicate)
+                  bool kept, bool duplicate, mv_hash128 domain_hash)
 {
     const char *dom;
 
@@ -48,7 +48,11 @@ int mv_report_row(mv_report *r, mv_csv_problem problem, const vl_result *res,
             r->dropped_reason[vl_result_reason(res, i)]++;
     }
     dom = vl_result_domain_ascii(res);
-    return dom[0] ? mv_domains_add(r->domains, dom, !kept) : 0;
+    if (dom[0] == '\0')
+        return 0;
+    if (domain_hash.lo == 0)
+        domain_hash = mv_domains_hash(dom, strlen(dom));
+    return mv_domains_add_hashed(r->domains, dom, domain_hash, !kept);
 }
 
 static double bounce(uint64_t und, const uint64_t *v, uint64_t rows)

@@ -48,9 +48,11 @@ typedef struct mv_report {
 int mv_report_init(mv_report *r);
 void mv_report_free(mv_report *r);
 
-/* Count one row: 'res' NULL for a malformed one ('problem'). */
+/* Count one row: 'res' NULL for a malformed one ('problem').
+ * 'domain_hash' is mv_domains_hash() of its A-label domain, or all
+ * zero to have it computed here. */
 int mv_report_row(mv_report *r, mv_csv_problem problem, const vl_result *res,
-                  bool kept, bool duplicate);
+                  bool kept, bool duplicate, mv_hash128 domain_hash);
 
 double mv_report_bounce_before(const mv_report *r);
 double mv_report_bounce_after(const mv_report *r);

@@ -1,5 +1,11 @@
 /*
  * sink.c - row writers of "mailvet clean" (sink.h).
+ *
+ * One thread writes a sink (clean's emitting thread), so the stdio
+ * calls here are the unlocked ones: with checker threads running, the
+ * locked ones take an atomic lock per call, several calls a row.  (The
+ * reports' files, which mv_json_string() also writes, are written at
+ * the end, on one thread too.)
  */
 #include "sink.h"
 
@@ -43,16 +49,21 @@ static void csv_field(mv_sink *s, const char *v, size_t n)
         quote =
             v[i] == s->delim || v[i] == '"' || v[i] == '\r' || v[i] == '\n';
     if (!quote) {
-        fwrite(v, 1, n, s->f);
+        fwrite_unlocked(v, 1, n, s->f);
         return;
     }
-    putc('"', s->f);
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == '"')
-            putc('"', s->f);
-        putc(v[i], s->f);
+    putc_unlocked('"', s->f);
+    for (;;) { /* each quote doubled: up to it, then one more */
+        const char *q = memchr(v, '"', n);
+        size_t k = q ? (size_t)(q - v) + 1 : n;
+        fwrite_unlocked(v, 1, k, s->f);
+        if (q == NULL)
+            break;
+        putc_unlocked('"', s->f);
+        v += k;
+        n -= k;
     }
-    putc('"', s->f);
+    putc_unlocked('"', s->f);
 }
 
 static void csv_cstr(mv_sink *s, const char *v)
@@ -68,24 +79,25 @@ int mv_sink_header(mv_sink *s, const mv_csv_row *hdr)
     if (s->f == NULL || s->fmt != MV_FMT_CSV)
         return 0;
     if (s->bom)
-        fputs("\xEF\xBB\xBF", s->f);
+        fputs_unlocked("\xEF\xBB\xBF", s->f);
     if (s->text && s->annotate) {
         csv_cstr(s, "email");
     } else if (hdr != NULL) {
-        fwrite(hdr->raw, 1, s->annotate ? hdr->body_len : hdr->raw_len, s->f);
+        fwrite_unlocked(hdr->raw, 1,
+                        s->annotate ? hdr->body_len : hdr->raw_len, s->f);
         if (!s->annotate && hdr->body_len == hdr->raw_len)
-            fputs(s->eol, s->f);
+            fputs_unlocked(s->eol, s->f);
     } else {
-        return ferror(s->f) ? -1 : 0;
+        return ferror_unlocked(s->f) ? -1 : 0;
     }
     if (s->annotate) {
         for (int i = 0; i < 3; i++) {
-            putc(s->delim, s->f);
+            putc_unlocked(s->delim, s->f);
             csv_cstr(s, added[i]);
         }
-        fputs(s->eol, s->f);
+        fputs_unlocked(s->eol, s->f);
     }
-    return ferror(s->f) ? -1 : 0;
+    return ferror_unlocked(s->f) ? -1 : 0;
 }
 
 static const char *row_eol(const mv_sink *s, const mv_csv_row *row)
@@ -101,26 +113,26 @@ static void csv_row(mv_sink *s, const mv_csv_row *row, const mv_outcome *oc,
                     bool annotated)
 {
     if (!annotated) {
-        fwrite(row->raw, 1, row->raw_len, s->f);
+        fwrite_unlocked(row->raw, 1, row->raw_len, s->f);
         if (row->body_len == row->raw_len)
-            fputs(s->eol, s->f);
+            fputs_unlocked(s->eol, s->f);
         return;
     }
     if (s->text ||
         (row->problem != MV_CSV_OK && row->problem != MV_CSV_INVALID_UTF8)) {
         csv_field(s, row->raw, row->body_len);
         for (size_t i = 1; i < s->width && !s->text; i++)
-            putc(s->delim, s->f);
+            putc_unlocked(s->delim, s->f);
     } else {
-        fwrite(row->raw, 1, row->body_len, s->f);
+        fwrite_unlocked(row->raw, 1, row->body_len, s->f);
     }
-    putc(s->delim, s->f);
+    putc_unlocked(s->delim, s->f);
     csv_cstr(s, oc->verdict);
-    putc(s->delim, s->f);
+    putc_unlocked(s->delim, s->f);
     csv_cstr(s, oc->reasons);
-    putc(s->delim, s->f);
+    putc_unlocked(s->delim, s->f);
     csv_cstr(s, oc->suggestion);
-    fputs(row_eol(s, row), s->f);
+    fputs_unlocked(row_eol(s, row), s->f);
 }
 
 static size_t utf8_seq(const unsigned char *p, size_t n)
@@ -142,59 +154,59 @@ void mv_json_string(FILE *f, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
 
-    putc('"', f);
+    putc_unlocked('"', f);
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
         size_t k;
         if (c == '"' || c == '\\') {
-            putc('\\', f);
-            putc(c, f);
+            putc_unlocked('\\', f);
+            putc_unlocked(c, f);
             i++;
         } else if (c < 0x20 || c == 0x7F) {
             fprintf(f, "\\u%04x", c);
             i++;
         } else if ((k = utf8_seq(s + i, n - i)) == 0) {
-            fputs("\xEF\xBF\xBD", f); /* U+FFFD */
+            fputs_unlocked("\xEF\xBF\xBD", f); /* U+FFFD */
             i++;
         } else {
-            fwrite(s + i, 1, k, f);
+            fwrite_unlocked(s + i, 1, k, f);
             i += k;
         }
     }
-    putc('"', f);
+    putc_unlocked('"', f);
 }
 
 static void json_reasons(FILE *f, const char *list)
 {
-    putc('[', f);
+    putc_unlocked('[', f);
     for (const char *p = list; p && *p;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         if (p != list)
-            putc(',', f);
+            putc_unlocked(',', f);
         mv_json_string(f, p, n);
         p = comma ? comma + 1 : p + n;
     }
-    putc(']', f);
+    putc_unlocked(']', f);
 }
 
 static void json_fields(mv_sink *s, const mv_csv_row *row)
 {
     bool named = s->names != NULL;
 
-    fputs(named ? ",\"fields\":{" : ",\"fields\":[", s->f);
+    fputs_unlocked(named ? ",\"fields\":{" : ",\"fields\":[", s->f);
     for (size_t i = 0; i < row->nfields; i++) {
         if (i)
-            putc(',', s->f);
+            putc_unlocked(',', s->f);
         if (named) {
             mv_json_string(s->f, s->names + s->name_off[i],
                            s->name_off[i + 1] - s->name_off[i]);
-            putc(':', s->f);
+            putc_unlocked(':', s->f);
         }
         mv_json_string(s->f, row->data + row->off[i],
                        row->off[i + 1] - row->off[i]);
     }
-    putc(named ? '}' : ']', s->f);
+    putc_unlocked(named ? '}' : ']', s->f);
 }
 
 static void json_row(mv_sink *s, const mv_csv_row *row, const mv_outcome *oc)
@@ -204,25 +216,25 @@ static void json_row(mv_sink *s, const mv_csv_row *row, const mv_outcome *oc)
     fprintf(f, "{\"line\":%llu,\"kept\":%s,\"verdict\":",
             (unsigned long long)row->line, oc->kept ? "true" : "false");
     mv_json_string(f, oc->verdict, strlen(oc->verdict));
-    fputs(",\"reasons\":", f);
+    fputs_unlocked(",\"reasons\":", f);
     json_reasons(f, oc->reasons);
-    fputs(",\"suggestion\":", f);
+    fputs_unlocked(",\"suggestion\":", f);
     if (oc->suggestion != NULL)
         mv_json_string(f, oc->suggestion, strlen(oc->suggestion));
     else
-        fputs("null", f);
-    fputs(",\"email\":", f);
+        fputs_unlocked("null", f);
+    fputs_unlocked(",\"email\":", f);
     if (oc->email != NULL)
         mv_json_string(f, oc->email, oc->email_len);
     else
-        fputs("null", f);
+        fputs_unlocked("null", f);
     if (row->problem != MV_CSV_OK && row->problem != MV_CSV_INVALID_UTF8) {
-        fputs(",\"raw\":", f);
+        fputs_unlocked(",\"raw\":", f);
         mv_json_string(f, row->raw, row->body_len);
     } else if (!s->text) {
         json_fields(s, row);
     }
-    fputs("}\n", f);
+    fputs_unlocked("}\n", f);
 }
 
 int mv_sink_row(mv_sink *s, const mv_csv_row *row, const mv_outcome *oc,
@@ -234,5 +246,5 @@ int mv_sink_row(mv_sink *s, const mv_csv_row *row, const mv_outcome *oc,
         json_row(s, row, oc);
     else
         csv_row(s, row, oc, annotated);
-    return ferror(s->f) ? -1 : 0;
+    return ferror_unlocked(s->f) ? -1 : 0;
 }

@@ -436,6 +436,29 @@ VL_API size_t vl_result_smtp_line_count(const vl_result *res);
 VL_API vl_status vl_result_smtp_line(const vl_result *res, size_t i,
                                      vl_smtp_line *out);
 
+/* One address of vl_check_many_async(). */
+typedef struct vl_check_item {
+    const char *addr; /* 'len' bytes, read only during the call */
+    size_t len;
+    vl_result *res; /* the caller's, filled by the check: not to be read,
+                       reused or freed until its callback has run */
+    void *arg;      /* handed to the callback */
+} vl_check_item;
+
+/* vl_check_async() for 'n' addresses at once, into results the caller
+ * owns (made once with vl_result_new() and reused: no allocation per
+ * check), handing the loop thread all those that need the network with
+ * one wake-up.  For batch front ends that check millions of addresses.
+ * VL_EINVAL for a bad argument, and then no callback runs.  Otherwise
+ * VL_OK, and 'cb' runs exactly once per item, with the item's 'arg' and
+ * 'res' (still the caller's: nothing to free): before this returns for
+ * an address the offline stages decide, or whose check could not start
+ * ('st' says why: VL_ENOMEM, VL_ETOOLONG, or VL_ETEMP when the context
+ * is being freed; the result is then "unknown"), and later on the loop
+ * thread for the others ('st' as for vl_check_async()).  Any thread. */
+VL_API vl_status vl_check_many_async(vl_ctx *ctx, vl_check_item *items,
+                                     size_t n, vl_check_cb cb);
+
 /* ---- Store -----------------------------------------------------------
  * The invalid-address store: addresses that must not be mailed again.
  * Key: the canonical address (vl_result_canonical() of an offline check

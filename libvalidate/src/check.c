@@ -266,3 +266,31 @@ vl_status vl_check_async_ex(vl_ctx *ctx, const char *addr, size_t len,
         cb(arg, VL_OK, res);
     return VL_OK;
 }
+
+vl_status vl_check_many_async(vl_ctx *ctx, vl_check_item *items, size_t n,
+                              vl_check_cb cb)
+{
+    vl__net_batch b = {NULL, NULL};
+
+    if (ctx == NULL || cb == NULL || (items == NULL && n > 0))
+        return VL_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].res == NULL || (items[i].addr == NULL && items[i].len))
+            return VL_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        vl_check_item *it = &items[i];
+        bool network;
+        vl_status st =
+            check_offline(ctx, it->addr, it->len, it->res, &network);
+        if (st == VL_OK && network &&
+            (st = vl__net_batch_add(ctx->net, &b, it->res, cb, it->arg)) ==
+                VL_OK)
+            continue;    /* answered by the loop */
+        if (st != VL_OK) /* could not check: unknown, never worse */
+            vl__result_add(it->res, VL_R_DNS_ERROR);
+        cb(it->arg, st, it->res);
+    }
+    if (b.head != NULL)
+        vl__net_batch_submit(ctx->net, &b);
+    return VL_OK;
+}

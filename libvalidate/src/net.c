@@ -11,6 +11,9 @@
  * answered "unknown" (reason "deadline") at once, and the lookup goes
  * on in the background so that the next check of that domain finds the
  * cache warm.  A temporary failure never makes anything undeliverable.
+ * Every check gets the same deadline_ms from when the loop starts it,
+ * so the checks waiting are also in deadline order: one list, oldest
+ * first, and one timer for its head, rather than a uv_timer a check.
  */
 #include "net.h"
 
@@ -26,13 +29,13 @@ typedef struct job {
     vl_result *res;
     bool owned_result; /* async: the callback receives res */
     bool no_smtp;      /* VL_CHECK_NO_SMTP */
-    char domain[VL__DNS_NAME_CAP];
     vl_check_cb cb;
     void *arg;
-    uv_timer_t timer;
-    bool timer_on, answered;
-    int refs; /* loop thread only */
-    struct job *next;
+    uint64_t deadline; /* loop time (ms) when it is answered "unknown" */
+    bool waiting, answered;
+    int refs;         /* loop thread only */
+    struct job *next; /* the submitted queue, then 'waiting' */
+    struct job *prev; /* 'waiting' */
 } job;
 
 struct vl__net {
@@ -45,6 +48,11 @@ struct vl__net {
     vl__resolver *resolver;
     vl__prober *prober; /* NULL without VL_OPT_SMTP */
     unsigned deadline_ms;
+    /* Started, not answered, with a deadline; oldest first (loop
+     * thread).  'deadline_timer' is due at the head's deadline or
+     * earlier (then it moves on). */
+    job *wait_head, *wait_tail;
+    uv_timer_t deadline_timer;
     vl_stats stats; /* a snapshot the loop thread publishes; under mu */
 };
 
@@ -84,18 +92,30 @@ static void answer(job *j, vl_status st)
     j->cb(j->arg, st, j->owned_result ? j->res : NULL);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+/* Off the waiting list; the caller drops the list's reference. */
+static void unlink_waiting(job *j)
 {
-    job_unref(h->data);
+    vl__net *n = j->net;
+
+    j->waiting = false;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        n->wait_head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        n->wait_tail = j->prev;
 }
 
-static void stop_timer(job *j)
+/* Answer before the deadline, and leave the waiting list. */
+static void finish(job *j)
 {
-    if (!j->timer_on)
-        return;
-    j->timer_on = false;
-    uv_timer_stop(&j->timer);
-    uv_close((uv_handle_t *)&j->timer, on_timer_closed);
+    answer(j, VL_OK);
+    if (j->waiting) {
+        unlink_waiting(j);
+        j->refs--; /* the list's; the caller drops its own */
+    }
 }
 
 static void on_smtp(void *arg, vl__smtp_outcome *o)
@@ -113,10 +133,9 @@ static void on_smtp(void *arg, vl__smtp_outcome *o)
             res->stages |= VL_STAGE_SMTP;
         if (o->reason != VL_R__COUNT)
             vl__result_add(res, o->reason);
-        stop_timer(j);
-        answer(j, VL_OK);
+        finish(j);
     }
-    job_unref(j);
+    job_unref(j); /* the prober's */
 }
 
 /* The probe runs for an address that DNS found a mail host for and
@@ -150,12 +169,11 @@ static void start_probe(job *j)
     char rcpt[VL__FIELD_CAP];
 
     if (!rcpt_of(j->res, rcpt, sizeof rcpt)) {
-        stop_timer(j);
-        answer(j, VL_OK);
+        finish(j);
         return;
     }
     j->refs++;
-    vl__prober_probe(j->net->prober, j->domain, j->res->dns, rcpt,
+    vl__prober_probe(j->net->prober, j->res->domain_ascii, j->res->dns, rcpt,
                      j->res->smtputf8 != 0, on_smtp, j);
 }
 
@@ -169,38 +187,48 @@ static void on_domain(void *arg, vl__domain_info *info, bool cached)
         vl__domain_info_unref(info);
     } else {
         vl__result_set_dns(j->res, info, cached);
-        if (wants_probe(j->net, j)) {
+        if (wants_probe(j->net, j))
             start_probe(j);
-        } else {
-            stop_timer(j);
-            answer(j, VL_OK);
-        }
+        else
+            finish(j);
     }
-    job_unref(j);
+    job_unref(j); /* the resolver's */
 }
 
 static void on_deadline(uv_timer_t *t)
 {
-    job *j = t->data;
+    vl__net *n = t->data;
+    uint64_t now = uv_now(&n->loop);
 
-    if (!j->answered) {
+    while (n->wait_head != NULL && n->wait_head->deadline <= now) {
+        job *j = n->wait_head;
         vl__result_add(j->res, VL_R_DEADLINE);
         j->res->stages |= VL_STAGE_DNS;
         answer(j, VL_OK);
+        unlink_waiting(j);
+        job_unref(j); /* the list's reference */
     }
-    stop_timer(j);
+    if (n->wait_head != NULL)
+        uv_timer_start(t, on_deadline, n->wait_head->deadline - now, 0);
 }
 
 static void start_job(vl__net *n, job *j)
 {
     j->refs = 2; /* the resolver's callback, and this function */
-    vl__resolver_domain(n->resolver, j->domain, on_domain, j);
+    vl__resolver_domain(n->resolver, j->res->domain_ascii, on_domain, j);
     if (!j->answered && n->deadline_ms > 0) {
-        uv_timer_init(&n->loop, &j->timer);
-        j->timer.data = j;
-        j->timer_on = true;
+        j->deadline = uv_now(&n->loop) + n->deadline_ms;
+        j->waiting = true;
         j->refs++;
-        uv_timer_start(&j->timer, on_deadline, n->deadline_ms, 0);
+        j->next = NULL;
+        j->prev = n->wait_tail;
+        if (n->wait_tail)
+            n->wait_tail->next = j;
+        else
+            n->wait_head = j;
+        n->wait_tail = j;
+        if (!uv_is_active((uv_handle_t *)&n->deadline_timer))
+            uv_timer_start(&n->deadline_timer, on_deadline, n->deadline_ms, 0);
     }
     job_unref(j);
 }
@@ -232,6 +260,7 @@ static void on_wake(uv_async_t *a)
         n->prober = NULL;
         vl__resolver_free(n->resolver); /* waiters get NULL: dns_error */
         n->resolver = NULL;
+        uv_close((uv_handle_t *)&n->deadline_timer, NULL);
         uv_close((uv_handle_t *)&n->wake, NULL);
     }
 }
@@ -288,6 +317,8 @@ vl_status vl__net_start(const vl_options *opt, const vl__strset *unverifiable,
     pthread_mutex_init(&n->mu, NULL);
     uv_async_init(&n->loop, &n->wake, on_wake);
     n->wake.data = n;
+    uv_timer_init(&n->loop, &n->deadline_timer);
+    n->deadline_timer.data = n;
     if (uv_thread_create(&n->thread, loop_main, n) != 0) {
         n->stopping = true;
         on_wake(&n->wake); /* closes the resolver and the handle */
@@ -321,39 +352,93 @@ bool vl__net_on_loop_thread(const vl__net *n)
     return uv_thread_equal(&self, &n->thread) != 0;
 }
 
-vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
-                         unsigned flags, vl_check_cb cb, void *arg)
+static vl_status job_new(vl_result *res, bool owned, unsigned flags,
+                         vl_check_cb cb, void *arg, job **out)
 {
-    job *j = calloc(1, sizeof *j);
-    size_t len = strlen(res->domain_ascii);
+    job *j;
 
-    if (j == NULL)
-        return VL_ENOMEM;
-    if (len >= sizeof j->domain) {
-        free(j);
+    /* The loop reads the domain from 'res', which stays put until the
+     * check is answered. */
+    if (strlen(res->domain_ascii) >= VL__DNS_NAME_CAP)
         return VL_ETOOLONG;
-    }
-    memcpy(j->domain, res->domain_ascii, len + 1);
-    j->net = n;
+    if ((j = calloc(1, sizeof *j)) == NULL)
+        return VL_ENOMEM;
     j->res = res;
     j->owned_result = owned;
     j->no_smtp = (flags & VL_CHECK_NO_SMTP) != 0;
     j->cb = cb;
     j->arg = arg;
+    *out = j;
+    return VL_OK;
+}
+
+/* Queue the jobs 'first'..'last' (linked by 'next') for the loop; false
+ * when it is stopping (nothing queued). */
+static bool enqueue(vl__net *n, job *first, job *last)
+{
+    for (job *j = first; j != NULL; j = j->next)
+        j->net = n;
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         pthread_mutex_unlock(&n->mu);
+        return false;
+    }
+    if (n->tail)
+        n->tail->next = first;
+    else
+        n->head = first;
+    n->tail = last;
+    pthread_mutex_unlock(&n->mu);
+    uv_async_send(&n->wake);
+    return true;
+}
+
+vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
+                         unsigned flags, vl_check_cb cb, void *arg)
+{
+    job *j;
+    vl_status st = job_new(res, owned, flags, cb, arg, &j);
+
+    if (st != VL_OK)
+        return st;
+    if (!enqueue(n, j, j)) {
         free(j);
         return VL_ETEMP;
     }
-    if (n->tail)
-        n->tail->next = j;
-    else
-        n->head = j;
-    n->tail = j;
-    pthread_mutex_unlock(&n->mu);
-    uv_async_send(&n->wake);
     return VL_OK;
+}
+
+vl_status vl__net_batch_add(vl__net *n, vl__net_batch *b, vl_result *res,
+                            vl_check_cb cb, void *arg)
+{
+    job *j;
+    vl_status st = job_new(res, true, 0, cb, arg, &j);
+
+    (void)n;
+    if (st != VL_OK)
+        return st;
+    if (b->tail)
+        b->tail->next = j;
+    else
+        b->head = j;
+    b->tail = j;
+    return VL_OK;
+}
+
+void vl__net_batch_submit(vl__net *n, vl__net_batch *b)
+{
+    job *j = b->head, *last = b->tail;
+
+    b->head = b->tail = NULL;
+    if (j == NULL || enqueue(n, j, last))
+        return;
+    while (j != NULL) { /* stopping: answered here, as on_wake would */
+        job *next = j->next;
+        vl__result_add(j->res, VL_R_DNS_ERROR);
+        answer(j, VL_ETEMP);
+        free(j);
+        j = next;
+    }
 }
 
 void vl__net_stats(vl__net *n, vl_stats *out)

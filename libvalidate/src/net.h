@@ -23,6 +23,18 @@ void vl__net_stop(vl__net *n);
  * 'flags' are the check's VL_CHECK_*. */
 vl_status vl__net_submit(vl__net *n, vl_result *res, bool owned,
                          unsigned flags, vl_check_cb cb, void *arg);
+
+/* Checks put together, then handed to the loop at once (one lock, one
+ * wake-up).  'cb' receives 'res' (the caller's). */
+typedef struct vl__net_batch {
+    struct job *head, *tail;
+} vl__net_batch;
+
+vl_status vl__net_batch_add(vl__net *n, vl__net_batch *b, vl_result *res,
+                            vl_check_cb cb, void *arg);
+/* Hand the batch over and empty it.  When the loop is stopping, every
+ * check of the batch is answered here instead, "unknown" (VL_ETEMP). */
+void vl__net_batch_submit(vl__net *n, vl__net_batch *b);
 bool vl__net_on_loop_thread(const vl__net *n);
 void vl__net_stats(vl__net *n, vl_stats *out);
 

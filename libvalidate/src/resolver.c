@@ -3,7 +3,12 @@
  *
  * c-ares sends and retries; its sockets are watched with uv_poll and its
  * timeouts driven by one uv_timer, so one loop thread serves every
- * query and nothing blocks.  Above it sit two caches:
+ * query and nothing blocks.  The timer is set again once per loop
+ * iteration, just before the loop waits (a uv_prepare), not after every
+ * answer: c-ares 1.18's ares_timeout() walks every query in flight.
+ * The same uv_prepare sends the queries c-ares wrote in that iteration,
+ * with one system call (dgram.c).  Above it
+ * sit two caches:
  *
  *  - RRsets ("15 example.com" -> the MX records, or how the query
  *    failed), kept for their TTL clamped to [ttl_min, ttl_max];
@@ -14,11 +19,26 @@
  *
  * A lookup already in flight gains waiters instead of a second query,
  * so a domain costs one MX query however many addresses share it.  A
- * queue holds queries beyond max_inflight.  Both caches are bounded
+ * queue holds queries beyond the window.  Both caches are bounded
  * (least recently used entries go first).
+ *
+ * The window: how many queries may be in flight, max_inflight at most.
+ * As TCP's congestion window (RFC 5681), it starts small (WINDOW_START)
+ * and grows by one an answer up to 'ssthresh' (at first half of
+ * max_inflight), then by one a window's worth of answers; an answer
+ * that needed a retry (most likely a lost datagram) halves it and sets
+ * 'ssthresh' there.  Unlike TCP, a loss is seen only after the whole
+ * first timeout, and every query behind it waits as long, so the
+ * window never again grows past 3/4 of where the loss happened: the
+ * resolver's buffer is about that size, and it does not change.  A resolver's
+ * UDP socket holds only so many queries (about 200 in the 208 KiB Linux gives
+ * by default): a batch opening with max_inflight queries at once overflowed it
+ * whenever the resolver was busy, and each query dropped there cost its whole
+ * first timeout (2 s) before c-ares asked again.
  */
 #include "resolver.h"
 
+#include "dgram.h"
 #include "strset.h"
 
 #include <ares.h>
@@ -27,6 +47,7 @@
 #include <string.h>
 
 enum { T_A = 1, T_MX = 15, T_TXT = 16, T_AAAA = 28 };
+enum { WINDOW_START = 32, WINDOW_MIN = 16 };
 
 struct rrset;
 
@@ -92,6 +113,7 @@ typedef struct dlookup {
 typedef struct query {
     vl__resolver *r;
     rrset *set;
+    uint64_t seq; /* the how-manieth query sent */
     struct query *next;
 } query;
 
@@ -105,13 +127,19 @@ typedef struct watch {
 struct vl__resolver {
     uv_loop_t *loop;
     ares_channel channel;
+    vl__dgram *dgram; /* c-ares' UDP calls, batched */
     uv_timer_t timer;
+    uv_prepare_t prepare; /* runs before_wait() */
+    bool rearm_due;
+    int open_handles; /* 'timer' and 'prepare': freed when both closed */
     watch *watches;
     vl__resolver_config cfg;
     vl__strset rrsets, domains;
     lru_list rlru, dlru;            /* RRsets and domains, most recent first */
     query *queue_head, *queue_tail; /* waiting for a slot */
     unsigned inflight;
+    unsigned window, ssthresh, acked, ceiling; /* the window (see above) */
+    uint64_t sent, recover; /* queries sent; the first after the last cut */
     bool closing;
     vl__resolver_stats stats;
     vl__dns_msg scratch; /* one reply parsed at a time (9 KB) */
@@ -121,11 +149,31 @@ struct vl__resolver {
 
 static void on_timer(uv_timer_t *t);
 
+/* c-ares' timeouts may have moved: set the timer before the loop next
+ * waits. */
 static void rearm(vl__resolver *r)
 {
+    r->rearm_due = true;
+}
+
+/* Once per loop iteration, before the loop waits: send what c-ares
+ * wrote, and set the timer when due. */
+static void before_wait(uv_prepare_t *p)
+{
+    vl__resolver *r = p->data;
     struct timeval tv, *t;
 
     if (r->closing)
+        return;
+    vl__dgram_flush(r->dgram);
+    if (!r->rearm_due)
+        return;
+    r->rearm_due = false;
+    /* An armed timer is never later than c-ares' next timeout: a query
+     * sent after it was set times out later (the same first timeout,
+     * longer ones for retries).  Early is harmless: it fires, c-ares
+     * finds nothing due, and the timer is set again. */
+    if (uv_is_active((uv_handle_t *)&r->timer))
         return;
     t = ares_timeout(r->channel, NULL, &tv);
     if (t == NULL) {
@@ -362,6 +410,33 @@ static void deliver(rrset *s)
 
 static void send_next(vl__resolver *r);
 
+/* 'n' within [WINDOW_MIN, max_inflight] (max_inflight may be less). */
+static unsigned clamp_window(const vl__resolver *r, unsigned n)
+{
+    if (n < WINDOW_MIN)
+        n = WINDOW_MIN;
+    return n < r->cfg.max_inflight ? n : r->cfg.max_inflight;
+}
+
+/* An answer to the query sent 'seq'-th came in, after a retry or not. */
+static void adjust_window(vl__resolver *r, uint64_t seq, bool lost)
+{
+    if (lost) {
+        /* One cut a loss: the queries sent before it were lost with
+         * it, or are answered already. */
+        if (seq < r->recover)
+            return;
+        r->recover = r->sent;
+        r->ceiling = clamp_window(r, r->window * 3 / 4);
+        r->window = r->ssthresh = clamp_window(r, r->window / 2);
+        r->acked = 0;
+    } else if (r->window < r->ceiling &&
+               (r->window < r->ssthresh || ++r->acked >= r->window)) {
+        r->window++;
+        r->acked = 0;
+    }
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
                       int alen)
 {
@@ -369,9 +444,10 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
     vl__resolver *r = q->r;
     rrset *s = q->set;
 
-    (void)timeouts;
+    uint64_t seq = q->seq;
     free(q);
     r->inflight--;
+    adjust_window(r, seq, timeouts > 0);
     fill_rrset(r, s, status, abuf, alen);
     s->done = true;
     deliver(s);
@@ -384,6 +460,7 @@ static void send_query(vl__resolver *r, query *q)
     const char *name = strchr(q->set->key, ' ') + 1;
 
     r->inflight++;
+    q->seq = r->sent++;
     r->stats.queries_sent++;
     switch (q->set->type) {
     case T_MX:
@@ -404,7 +481,7 @@ static void send_query(vl__resolver *r, query *q)
 
 static void send_next(vl__resolver *r)
 {
-    while (r->queue_head != NULL && r->inflight < r->cfg.max_inflight) {
+    while (r->queue_head != NULL && r->inflight < r->window) {
         query *q = r->queue_head;
         r->queue_head = q->next;
         if (r->queue_head == NULL)
@@ -430,7 +507,7 @@ static void enqueue(vl__resolver *r, rrset *s)
     }
     q->r = r;
     q->set = s;
-    if (r->inflight < r->cfg.max_inflight) {
+    if (r->inflight < r->window) {
         send_query(r, q);
         return;
     }
@@ -836,6 +913,10 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
         snprintf(err, err_cap, "resolver: %s", ares_strerror(rc));
         return VL_EINTERNAL;
     }
+    if (vl__dgram_new(r->channel, &r->dgram) != VL_OK) {
+        snprintf(err, err_cap, "resolver: out of memory");
+        return VL_ENOMEM;
+    }
     if (r->cfg.servers != NULL &&
         (rc = ares_set_servers_ports_csv(r->channel, r->cfg.servers)) !=
             ARES_SUCCESS) {
@@ -859,6 +940,11 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     r->cfg = *cfg;
     if (r->cfg.max_inflight == 0)
         r->cfg.max_inflight = 1;
+    r->window = r->cfg.max_inflight < WINDOW_START ? r->cfg.max_inflight
+                                                   : WINDOW_START;
+    r->ceiling = r->cfg.max_inflight;
+    r->ssthresh = r->cfg.max_inflight / 2 > r->window ? r->cfg.max_inflight / 2
+                                                      : r->window;
     if (r->cfg.max_entries < 16)
         r->cfg.max_entries = 16;
     if ((st = vl__strset_init(&r->rrsets, 1024, true)) != VL_OK ||
@@ -870,6 +956,7 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     if ((st = init_channel(r, err, err_cap)) != VL_OK) {
         if (r->channel)
             ares_destroy(r->channel);
+        vl__dgram_free(r->dgram);
         vl__strset_free(&r->rrsets);
         vl__strset_free(&r->domains);
         free(r);
@@ -877,13 +964,21 @@ vl_status vl__resolver_new(uv_loop_t *loop, const vl__resolver_config *cfg,
     }
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
+    r->open_handles = 2;
+    uv_prepare_init(loop, &r->prepare);
+    r->prepare.data = r;
+    uv_prepare_start(&r->prepare, before_wait);
+    uv_unref((uv_handle_t *)&r->prepare); /* it alone keeps no loop alive */
     *out = r;
     return VL_OK;
 }
 
 static void free_resolver(uv_handle_t *h)
 {
-    free(h->data);
+    vl__resolver *r = h->data;
+
+    if (--r->open_handles == 0)
+        free(r);
 }
 
 void vl__resolver_free(vl__resolver *r)
@@ -902,6 +997,7 @@ void vl__resolver_free(vl__resolver *r)
         free(q);
     }
     ares_destroy(r->channel); /* in-flight queries call back: FAILED */
+    vl__dgram_free(r->dgram); /* after: the channel closes its sockets */
     for (rrset *s = (rrset *)r->rlru.head, *next; s != NULL; s = next) {
         next = (rrset *)s->link.next;
         rrset_free(s);
@@ -923,5 +1019,6 @@ void vl__resolver_free(vl__resolver *r)
     vl__strset_free(&r->domains);
     for (watch *w = r->watches; w != NULL; w = w->next)
         uv_close((uv_handle_t *)&w->poll, free_watch);
+    uv_close((uv_handle_t *)&r->prepare, free_resolver);
     uv_close((uv_handle_t *)&r->timer, free_resolver);
 }

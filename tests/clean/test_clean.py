@@ -94,6 +94,49 @@ def test_every_good_row_survives(tmp):
     expect(nrej >= len(bad) * 3 - 3, "malformed rows in rejects: %d" % nrej)
 
 
+def test_threads_keep_order(tmp):
+    """Rows are checked in batches on several threads and may finish in
+    any order: the outputs must not depend on the number of threads.
+    The file mixes duplicates, malformed and multi-line rows, and two
+    rows large enough to close a batch early (by bytes, not rows)."""
+    import random
+    rng = random.Random(7)
+    doms = ["gmail.com", "acme-widgets.com", "mailinator.com", "gmial.com",
+            "example-corp.de", "b\xc3\xbccher.example.com"]
+    lines = [b"email,name,note"]
+    for i in range(30000):
+        addr = b"u%d@%s" % (rng.randrange(8000), rng.choice(doms).encode())
+        k = rng.randrange(100)
+        if k < 2:
+            lines.append(addr + b',"open,x')
+        elif k < 5:
+            lines.append(addr + b',"two\nlines",%d' % i)
+        elif k < 7:
+            lines.append(b"bad..%s,x,%d" % (addr, i))
+        elif i in (12000, 12001):
+            lines.append(addr + b',"' + b"x" * 700000 + b'",big')
+        else:
+            lines.append(addr + b",N%d,%d" % (i, k))
+    src = os.path.join(tmp, "threads.csv")
+    with open(src, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    want = None
+    for threads in ("1", "2", "3", "8"):
+        outs = []
+        for extra in ([], ["--annotate", "--format", "jsonl"]):
+            kept, rej = os.path.join(tmp, "tk"), os.path.join(tmp, "tr")
+            rc, _, err = run(["-q", "--threads", threads, "--out", kept,
+                              "--rejects", rej, src] + extra)
+            expect(rc == 0, "--threads %s: exit %d %s" % (threads, rc, err))
+            outs += [read(kept), read(rej)]
+        if want is None:
+            want = outs
+            expect(want[0].count(b"\n") > 5000, "threads: rows kept")
+        expect(outs == want, "--threads %s: outputs differ" % threads)
+    rc, _, err = run(["--threads", "x", src])
+    expect(rc == 2 and b"--threads" in err, "--threads x")
+
+
 def test_errors(tmp):
     src = os.path.join(tmp, "in.csv")
     with open(src, "wb") as f:
@@ -121,7 +164,7 @@ def test_errors(tmp):
                  b"--no-header", b"--annotate", b"--format", b"--drop",
                  b"--keep", b"--dedupe", b"--no-dedupe", b"--report",
                  b"--report-html", b"--offline", b"--resolver", b"--quiet",
-                 b"--resume", b"Exit status"):
+                 b"--resume", b"--threads", b"Exit status"):
         expect(p.returncode == 0 and flag in p.stdout, "--help: %s" % flag)
 
 
@@ -159,8 +202,8 @@ def test_reports(tmp):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        for t in (test_golden, test_every_good_row_survives, test_errors,
-                  test_reports):
+        for t in (test_golden, test_every_good_row_survives,
+                  test_threads_keep_order, test_errors, test_reports):
             t(tmp)
     if failures:
         print("%d failure(s)" % len(failures), file=sys.stderr)

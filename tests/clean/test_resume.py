@@ -9,7 +9,10 @@ files and the report's counts must equal the uninterrupted run's, byte
 for byte: no row lost, none written twice, the dedupe set restored.
 
 Checkpoints every 20 ms here (MAILVET_CHECKPOINT_MS) instead of 2 s, so
-the kills land between many checkpoints.
+the kills land between many checkpoints.  Each attempt checks with a
+different number of threads (1 to 4): rows are checked in batches on
+those threads, out of order, and still written, checkpointed and
+resumed exactly in input order.
 
 usage: test_resume.py PATH/TO/mailvet [SEED]
 """
@@ -57,8 +60,9 @@ def make_input(path, rng):
         f.write(b"".join(out))
 
 
-def args(d, resume):
-    a = [MAILVET, "clean", "--offline", "-q", os.path.join(d, "in.csv"),
+def args(d, resume, threads=2):
+    a = [MAILVET, "clean", "--offline", "-q", "--threads", str(threads),
+         os.path.join(d, "in.csv"),
          "--out", os.path.join(d, "kept.csv"),
          "--rejects", os.path.join(d, "rej.csv"),
          "--report", os.path.join(d, "report.json")]
@@ -69,7 +73,7 @@ def interrupted_run(d, rng, sig, kills):
     env = dict(os.environ, MAILVET_CHECKPOINT_MS="20")
     resume, n = False, 0
     for attempt in range(200):
-        p = subprocess.Popen(args(d, resume), env=env,
+        p = subprocess.Popen(args(d, resume, 1 + attempt % 4), env=env,
                              stderr=subprocess.PIPE)
         if n < kills:
             time.sleep(rng.uniform(0.01, 0.25))

@@ -3,8 +3,9 @@
  * servers of the dns fixture (tests/dns/start-servers.sh): coalescing
  * counted in the context's statistics, the caches and their TTL floor
  * and ceiling, negative caching, the deadline, callbacks exactly once
- * (also when the context is freed with checks in flight), and several
- * threads sharing one context.
+ * (also when the context is freed with checks in flight), several
+ * threads sharing one context, and vl_check_many_async(): one lookup a
+ * domain, the caller's results, each callback once, also on shutdown.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +227,100 @@ static void no_sync_check_from_the_loop(void **state)
     vl_ctx_free(shared);
 }
 
+/* ---- vl_check_many_async ------------------------------------------- */
+
+enum { MANY = 600 };
+
+typedef struct many_run {
+    vl_check_item items[MANY];
+    vl_result *res[MANY];
+    char addr[MANY][64];
+    atomic_int calls[MANY];
+    atomic_int total, with_mx, wrong;
+} many_run;
+
+static many_run *many_current;
+
+static void many_count(void *arg, vl_status st, vl_result *r)
+{
+    many_run *m = many_current;
+    size_t i = (size_t)((vl_check_item *)arg - m->items);
+
+    atomic_fetch_add(&m->calls[i], 1);
+    if (r != m->res[i] || (st != VL_OK && st != VL_ETEMP))
+        atomic_fetch_add(&m->wrong, 1);
+    else if (st == VL_OK && vl_result_mx_host(r, NULL) != NULL)
+        atomic_fetch_add(&m->with_mx, 1);
+    atomic_fetch_add(&m->total, 1); /* last: the test waits on it */
+}
+
+static many_run *many_new(const char *fmt, int first, int domains)
+{
+    many_run *m = calloc(1, sizeof *m);
+
+    assert_non_null(m);
+    for (int i = 0; i < MANY; i++) {
+        snprintf(m->addr[i], sizeof m->addr[i], fmt, i, first + i % domains);
+        assert_int_equal(vl_result_new(&m->res[i]), VL_OK);
+        m->items[i] = (vl_check_item){m->addr[i], strlen(m->addr[i]),
+                                      m->res[i], &m->items[i]};
+    }
+    many_current = m;
+    return m;
+}
+
+static void many_free(many_run *m)
+{
+    for (int i = 0; i < MANY; i++) {
+        assert_int_equal(atomic_load(&m->calls[i]), 1);
+        vl_result_free(m->res[i]);
+    }
+    free(m);
+}
+
+static void many_async_one_lookup_a_domain(void **state)
+{
+    vl_ctx *ctx = make_ctx(unbound, 60, 86400, 10000);
+    /* d00041-d00050: no other test of this file asks for them */
+    many_run *m = many_new("m%d@d%05d.bulk.mvtest", 41, 10);
+    vl_stats st;
+
+    (void)state;
+    /* in two calls: the second half may find the first half's lookups
+     * in flight or cached */
+    assert_int_equal(vl_check_many_async(ctx, m->items, MANY / 2, many_count),
+                     VL_OK);
+    assert_int_equal(
+        vl_check_many_async(ctx, m->items + MANY / 2, MANY / 2, many_count),
+        VL_OK);
+    for (int i = 0; i < 1000 && atomic_load(&m->total) < MANY; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&m->total), MANY);
+    assert_int_equal(atomic_load(&m->wrong), 0);
+    assert_int_equal(atomic_load(&m->with_mx), MANY);
+    vl_ctx_stats(ctx, &st);
+    assert_int_equal(st.dns_queries_mx, 10);
+    vl_ctx_free(ctx);
+    many_free(m);
+}
+
+static void many_async_answered_on_free(void **state)
+{
+    vl_ctx *ctx = make_ctx(blackhole, 60, 86400, 0);
+    many_run *m = many_new("m%d@d%05d.bulk.mvtest", 150, 50);
+
+    (void)state;
+    assert_int_equal(vl_check_many_async(ctx, m->items, MANY, many_count),
+                     VL_OK);
+    vl_ctx_free(ctx); /* every callback runs once, before this returns */
+    assert_int_equal(atomic_load(&m->total), MANY);
+    assert_int_equal(atomic_load(&m->wrong), 0);
+    assert_int_equal(atomic_load(&m->with_mx), 0);
+    for (int i = 0; i < MANY; i++)
+        assert_int_equal(vl_result_verdict(m->res[i]), VL_UNKNOWN);
+    many_free(m);
+}
+
 /* ---- threads ------------------------------------------------------- */
 
 static void *thread_main(void *arg)
@@ -275,6 +370,8 @@ int main(void)
         cmocka_unit_test(free_with_checks_in_flight),
         cmocka_unit_test(no_sync_check_from_the_loop),
         cmocka_unit_test(threads_share_a_context),
+        cmocka_unit_test(many_async_one_lookup_a_domain),
+        cmocka_unit_test(many_async_answered_on_free),
     };
     read_env();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_check.c - the whole offline pipeline through the public API:
  * trimming, worst-verdict-wins, the JSON form, the reason table, options
- * from an older (smaller) struct, and concurrent checks on one context.
+ * from an older (smaller) struct, concurrent checks on one context, and
+ * vl_check_many_async() on an offline context (every callback at once).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -194,6 +195,57 @@ static void concurrent_checks_on_one_context(void **state)
     }
 }
 
+/* Offline, vl_check_many_async() answers every item before it returns,
+ * into the item's own result, as vl_check() would. */
+typedef struct seen {
+    int calls[N_MIX];
+    int bad;
+} seen;
+
+static seen many_seen;
+static vl_check_item many_items[N_MIX];
+
+static void many_count(void *arg, vl_status st, vl_result *r)
+{
+    size_t i = (size_t)((vl_check_item *)arg - many_items);
+    char buf[2048];
+
+    many_seen.calls[i]++;
+    vl_result_json(r, mix[i], strlen(mix[i]), 0, buf, sizeof buf);
+    if (st != VL_OK || r != many_items[i].res || strcmp(buf, expect[i]) != 0)
+        many_seen.bad++;
+}
+
+static void many_async_offline(void **state)
+{
+    vl_result *rs[N_MIX];
+    vl_check_item bad = {"a@b.c", 5, NULL, NULL};
+
+    (void)state;
+    for (int i = 0; i < N_MIX; i++) {
+        check(mix[i], strlen(mix[i]));
+        vl_result_json(res, mix[i], strlen(mix[i]), 0, expect[i],
+                       sizeof expect[i]);
+        assert_int_equal(vl_result_new(&rs[i]), VL_OK);
+        many_items[i] =
+            (vl_check_item){mix[i], strlen(mix[i]), rs[i], &many_items[i]};
+    }
+    assert_int_equal(vl_check_many_async(ctx, many_items, N_MIX, many_count),
+                     VL_OK);
+    for (int i = 0; i < N_MIX; i++)
+        assert_int_equal(many_seen.calls[i], 1);
+    assert_int_equal(many_seen.bad, 0);
+    /* a bad item: VL_EINVAL and no callback at all */
+    assert_int_equal(vl_check_many_async(ctx, &bad, 1, many_count), VL_EINVAL);
+    assert_int_equal(vl_check_many_async(ctx, many_items, N_MIX, NULL),
+                     VL_EINVAL);
+    assert_int_equal(vl_check_many_async(ctx, NULL, 0, many_count), VL_OK);
+    for (int i = 0; i < N_MIX; i++) {
+        assert_int_equal(many_seen.calls[i], 1);
+        vl_result_free(rs[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +257,7 @@ int main(void)
         cmocka_unit_test(reason_table_is_consistent),
         cmocka_unit_test(options_from_smaller_struct),
         cmocka_unit_test(concurrent_checks_on_one_context),
+        cmocka_unit_test(many_async_offline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

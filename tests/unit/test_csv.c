@@ -148,6 +148,28 @@ static void delimiters_detected(void **state)
          "L2 csv_field_count [] a@x.com;\"b;c\";d\\n", NULL);
 }
 
+/* Lines without quotes are split at the delimiters without libcsv; the
+ * fields must be what libcsv gives (CR is its only "space": trimmed at a
+ * field's edges, kept inside; blanks kept), and lines with a quote or a
+ * stray CR still go through it. */
+static void unquoted_lines_as_libcsv(void **state)
+{
+    (void)state;
+    ROWS("e,n,m\r\n"
+         "a@x.com,,\r\n"
+         " b@x.com , B ,\r\n"
+         ",,\n"
+         "c@x.com,\rC\r,x\r\n"
+         "d@x.com,D\rD,\"q\"\r\n"
+         "e@x.com,1,2\r",
+         NULL, 0, "H:L1 ok [e|n|m] e,n,m\\r\\n",
+         "L2 ok [a@x.com||] a@x.com,,\\r\\n",
+         "L3 ok [ b@x.com | B |]  b@x.com , B ,\\r\\n", "L4 ok [||] ,,\\n",
+         "L5 ok [c@x.com|C|x] c@x.com,\\rC\\r,x\\r\\n",
+         "L6 ok [d@x.com|D\\rD|q] d@x.com,D\\rD,\"q\"\\r\\n",
+         "L7 ok [e@x.com|1|2] e@x.com,1,2\\r", NULL);
+}
+
 static void plain_text(void **state)
 {
     mv_csv_opts none = {.no_header = true};
@@ -355,6 +377,7 @@ int main(void)
         cmocka_unit_test(quoted_fields),
         cmocka_unit_test(crlf_bom_and_no_final_newline),
         cmocka_unit_test(delimiters_detected),
+        cmocka_unit_test(unquoted_lines_as_libcsv),
         cmocka_unit_test(plain_text),
         cmocka_unit_test(malformed_rows_resync),
         cmocka_unit_test(too_long_record),
