@@ -22,6 +22,8 @@
 #include "dgram.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,6 +57,7 @@ typedef struct sock {
 
 struct vl__dgram {
     ares_channel channel;
+    int rcvbuf;
     sock *socks;
 };
 
@@ -88,12 +91,23 @@ static void track(vl__dgram *d, ares_socket_t fd)
 
 /* ---- the socket functions ------------------------------------------- */
 
+/* c-ares 1.18 configures none of the sockets of socket functions (its
+ * configure_socket() returns at once): what it would do is done here.
+ * A buffer size the kernel refuses is not fatal: it caps it anyway. */
 static ares_socket_t io_socket(int af, int type, int proto, void *arg)
 {
-    ares_socket_t fd = socket(af, type, proto);
+    vl__dgram *d = arg;
+    ares_socket_t fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    int one = 1;
 
-    if (fd != ARES_SOCKET_BAD && type == SOCK_DGRAM)
-        track(arg, fd);
+    if (fd == ARES_SOCKET_BAD)
+        return fd;
+    if (d->rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &d->rcvbuf, sizeof d->rcvbuf);
+    if (type == SOCK_STREAM)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (type == SOCK_DGRAM)
+        track(d, fd);
     return fd;
 }
 
@@ -214,7 +228,7 @@ static const struct ares_socket_functions io_funcs = {
 
 /* ---- the resolver's side ---------------------------------------------- */
 
-vl_status vl__dgram_new(ares_channel channel, vl__dgram **out)
+vl_status vl__dgram_new(ares_channel channel, int rcvbuf, vl__dgram **out)
 {
     vl__dgram *d = calloc(1, sizeof *d);
 
@@ -222,6 +236,7 @@ vl_status vl__dgram_new(ares_channel channel, vl__dgram **out)
     if (d == NULL)
         return VL_ENOMEM;
     d->channel = channel;
+    d->rcvbuf = rcvbuf;
     ares_set_socket_functions(channel, &io_funcs, d);
     return VL_OK;
 }

@@ -14,8 +14,11 @@
 typedef struct vl__dgram vl__dgram;
 
 /* Take over the socket calls of 'channel' (before it opens a socket).
- * The channel must be destroyed before vl__dgram_free(). */
-vl_status vl__dgram_new(ares_channel channel, vl__dgram **out);
+ * c-ares sets nothing on such sockets, so they are made here as it
+ * would: non-blocking, close-on-exec, TCP_NODELAY for TCP, and a
+ * receive buffer of 'rcvbuf' bytes (0: the system's).  The channel must
+ * be destroyed before vl__dgram_free(). */
+vl_status vl__dgram_new(ares_channel channel, int rcvbuf, vl__dgram **out);
 /* Send what c-ares wrote since the last flush.  A send that fails is
  * lost as any datagram may be (c-ares asks again after its timeout);
  * an error the kernel reports for the socket (ICMP port unreachable)

@@ -890,7 +890,7 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
 {
     struct ares_options o;
     int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-               ARES_OPT_FLAGS | ARES_OPT_SOCK_RCVBUF,
+               ARES_OPT_FLAGS,
         rc;
 
     memset(&o, 0, sizeof o);
@@ -898,11 +898,6 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
     o.sock_state_cb_data = r;
     o.timeout = (int)r->cfg.timeout_ms;
     o.tries = (int)r->cfg.tries;
-    /* The default 208 KiB holds about 190 answers: with hundreds of
-     * queries in flight, a burst of answers overflowed it and each lost
-     * one cost a retry after the timeout.  The kernel caps the value at
-     * net.core.rmem_max. */
-    o.socket_receive_buffer_size = 4 << 20;
     /* NOCHECKRESP: hand SERVFAIL and REFUSED back to us.  Without it
      * c-ares 1.18 moves on to the next server and, when none is left,
      * reports ECONNREFUSED, which would hide what the server said. */
@@ -913,7 +908,11 @@ static vl_status init_channel(vl__resolver *r, char *err, size_t err_cap)
         snprintf(err, err_cap, "resolver: %s", ares_strerror(rc));
         return VL_EINTERNAL;
     }
-    if (vl__dgram_new(r->channel, &r->dgram) != VL_OK) {
+    /* The sockets' receive buffer: the default 208 KiB holds about 190
+     * answers, and with hundreds of queries in flight a burst of answers
+     * overflowed it; each lost one cost a retry after the timeout.  The
+     * kernel caps the value at net.core.rmem_max. */
+    if (vl__dgram_new(r->channel, 4 << 20, &r->dgram) != VL_OK) {
         snprintf(err, err_cap, "resolver: out of memory");
         return VL_ENOMEM;
     }
