@@ -7,8 +7,7 @@
  * iteration, just before the loop waits (a uv_prepare), not after every
  * answer: c-ares 1.18's ares_timeout() walks every query in flight.
  * The same uv_prepare sends the queries c-ares wrote in that iteration,
- * with one system call (dgram.c).  Above it
- * sit two caches:
+ * with one system call (dgram.c).  Above it sit two caches:
  *
  *  - RRsets ("15 example.com" -> the MX records, or how the query
  *    failed), kept for their TTL clamped to [ttl_min, ttl_max];
@@ -23,18 +22,18 @@
  * (least recently used entries go first).
  *
  * The window: how many queries may be in flight, max_inflight at most.
- * As TCP's congestion window (RFC 5681), it starts small (WINDOW_START)
- * and grows by one an answer up to 'ssthresh' (at first half of
- * max_inflight), then by one a window's worth of answers; an answer
- * that needed a retry (most likely a lost datagram) halves it and sets
- * 'ssthresh' there.  Unlike TCP, a loss is seen only after the whole
- * first timeout, and every query behind it waits as long, so the
- * window never again grows past 3/4 of where the loss happened: the
- * resolver's buffer is about that size, and it does not change.  A resolver's
- * UDP socket holds only so many queries (about 200 in the 208 KiB Linux gives
- * by default): a batch opening with max_inflight queries at once overflowed it
- * whenever the resolver was busy, and each query dropped there cost its whole
- * first timeout (2 s) before c-ares asked again.
+ * A resolver's UDP socket holds only so many queries (Linux gives it
+ * 208 KiB by default): a batch opening with max_inflight queries at
+ * once overflowed it whenever the resolver was busy, and each query
+ * dropped there cost its whole first timeout (2 s) before c-ares asked
+ * again.  As TCP's congestion window (RFC 5681), the window starts
+ * small (WINDOW_START) and grows by one an answer up to 'ssthresh' (at
+ * first half of max_inflight), then by one a window's worth of
+ * answers; an answer that needed a retry (most likely a lost datagram)
+ * halves it and sets 'ssthresh' there.  Unlike TCP, a loss is seen only
+ * after the whole first timeout, with every query behind it waiting as
+ * long, so the window never again grows past 3/4 of where the loss
+ * happened: the buffer it overflowed keeps its size.
  */
 #include "resolver.h"
 
@@ -443,8 +442,8 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
     query *q = arg;
     vl__resolver *r = q->r;
     rrset *s = q->set;
-
     uint64_t seq = q->seq;
+
     free(q);
     r->inflight--;
     adjust_window(r, seq, timeouts > 0);
