@@ -41,49 +41,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
-
-static named *table_find(const table *t, const char *name)
-{
-    if (t->b == NULL)
-        return NULL;
-    for (named *e = t->b[fnv(name) & t->mask]; e != NULL; e = e->hnext)
-        if (strcmp(e->name, name) == 0)
-            return e;
-    return NULL;
-}
-
-static bool table_add(table *t, named *e)
-{
-    if (t->n >= t->mask) { /* keep the load under one */
-        size_t cap = t->b ? (t->mask + 1) * 2 : 64;
-        named **nb = calloc(cap, sizeof *nb);
-        if (nb == NULL)
-            return false;
-        for (size_t i = 0; t->b && i <= t->mask; i++)
-            for (named *x = t->b[i], *nx; x != NULL; x = nx) {
-                nx = x->hnext;
-                x->hnext = nb[fnv(x->name) & (cap - 1)];
-                nb[fnv(x->name) & (cap - 1)] = x;
-            }
-        free(t->b);
-        t->b = nb;
-        t->mask = cap - 1;
-    }
-    size_t i = fnv(e->name) & t->mask;
-    e->hnext = t->b[i];
-    t->b[i] = e;
-    t->n++;
-    return true;
-}
-
 static uint64_t next_random(vl__prober *p)
 {
     /* splitmix64: the catch-all names need to be unguessable enough
@@ -226,13 +183,13 @@ static shost *host_of(vl__prober *p, const vl__dns_addr *a)
     shost *h;
 
     vl__smtp_addr_text(a, ip);
-    if ((h = (shost *)table_find(&p->hosts, ip)) != NULL)
+    if ((h = vl__ptrmap_get(&p->hosts, ip, strlen(ip))) != NULL)
         return h;
     if ((h = calloc(1, sizeof *h)) == NULL)
         return NULL;
-    memcpy(h->n.name, ip, sizeof ip);
+    memcpy(h->name, ip, sizeof ip);
     h->p = p;
-    if (!table_add(&p->hosts, &h->n)) {
+    if (vl__ptrmap_put(&p->hosts, h->name, strlen(h->name), h) != VL_OK) {
         free(h);
         return NULL;
     }
@@ -410,20 +367,24 @@ static void domain_free(sdomain *d)
  * sees many): those with nothing queued, no connection and no wait. */
 static void evict(vl__prober *p)
 {
-    if (p->domains.n < VL__SMTP_MAX_DOMAINS)
+    sdomain **idle;
+    size_t n = 0;
+
+    if (p->domains.count < VL__SMTP_MAX_DOMAINS ||
+        (idle = malloc(p->domains.count * sizeof *idle)) == NULL)
         return;
-    for (size_t i = 0; i <= p->domains.mask; i++)
-        for (named **pp = &p->domains.b[i]; *pp != NULL;) {
-            sdomain *d = (sdomain *)*pp;
-            if (d->queued == 0 && d->conns == 0 && !d->waiting &&
-                d->retrying == 0) {
-                *pp = d->n.hnext;
-                p->domains.n--;
-                domain_free(d);
-            } else {
-                pp = &(*pp)->hnext;
-            }
-        }
+    /* collect first: a deletion moves the entries after it */
+    for (size_t i = 0; i <= p->domains.mask; i++) {
+        sdomain *d = (sdomain *)(uintptr_t)p->domains.slots[i].val;
+        if (p->domains.slots[i].key != NULL && d->queued == 0 &&
+            d->conns == 0 && !d->waiting && d->retrying == 0)
+            idle[n++] = d;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vl__strset_del(&p->domains, idle[i]->name, strlen(idle[i]->name));
+        domain_free(idle[i]);
+    }
+    free(idle);
 }
 
 static void random_local(vl__prober *p, char *out, size_t cap)
@@ -445,7 +406,7 @@ static void random_local(vl__prober *p, char *out, size_t cap)
 static sdomain *domain_of(vl__prober *p, const char *name,
                           vl__domain_info *info)
 {
-    sdomain *d = (sdomain *)table_find(&p->domains, name);
+    sdomain *d = vl__ptrmap_get(&p->domains, name, strlen(name));
 
     if (d != NULL) {
         /* a fresh DNS answer for an idle domain: use its hosts */
@@ -465,7 +426,7 @@ static sdomain *domain_of(vl__prober *p, const char *name,
     evict(p);
     if ((d = calloc(1, sizeof *d)) == NULL)
         return NULL;
-    snprintf(d->n.name, sizeof d->n.name, "%s", name);
+    snprintf(d->name, sizeof d->name, "%s", name);
     d->p = p;
     vl__domain_info_ref(info);
     d->info = info;
@@ -473,7 +434,7 @@ static sdomain *domain_of(vl__prober *p, const char *name,
     d->fail = VL_R__COUNT;
     random_local(p, d->random_local, sizeof d->random_local);
     build_cands(p, d);
-    if (!table_add(&p->domains, &d->n)) {
+    if (vl__ptrmap_put(&p->domains, d->name, strlen(d->name), d) != VL_OK) {
         domain_free(d);
         return NULL;
     }
@@ -634,8 +595,12 @@ vl_status vl__prober_new(uv_loop_t *loop, const vl_options *opt,
         p->seed = (uint64_t)uv_hrtime();
     if ((st = read_names(p, opt, err, err_cap)) != VL_OK ||
         (st = read_source(p, opt->smtp_source, err, err_cap)) != VL_OK ||
+        (st = vl__strset_init(&p->domains, 64, true)) != VL_OK ||
+        (st = vl__strset_init(&p->hosts, 64, true)) != VL_OK ||
         (p->tls_mode != VL_SMTP_TLS_NEVER &&
          (st = vl__tls_ctx_new(&p->tls)) != VL_OK)) {
+        vl__strset_free(&p->domains);
+        vl__strset_free(&p->hosts);
         free(p);
         return st;
     }
@@ -662,23 +627,24 @@ void vl__prober_free(vl__prober *p)
         p->waiting = r->wnext;
         vl__smtp_answer_reason(r, VL_R_SMTP_UNAVAILABLE, NULL);
     }
-    for (size_t i = 0; p->domains.b && i <= p->domains.mask; i++)
-        for (named *e = p->domains.b[i], *nx; e != NULL; e = nx) {
-            nx = e->hnext;
-            answer_queue_reason((sdomain *)e, VL_R_SMTP_UNAVAILABLE);
-            domain_free((sdomain *)e);
-        }
-    for (size_t i = 0; p->hosts.b && i <= p->hosts.mask; i++)
-        for (named *e = p->hosts.b[i], *nx; e != NULL; e = nx) {
-            shost *h = (shost *)e;
-            nx = e->hnext;
-            if (h->timer_init)
-                uv_close((uv_handle_t *)&h->timer, on_host_closed);
-            else
-                free(h);
-        }
-    free(p->domains.b);
-    free(p->hosts.b);
+    for (size_t i = 0; i <= p->domains.mask; i++) {
+        sdomain *d = (sdomain *)(uintptr_t)p->domains.slots[i].val;
+        if (p->domains.slots[i].key == NULL)
+            continue;
+        answer_queue_reason(d, VL_R_SMTP_UNAVAILABLE);
+        domain_free(d);
+    }
+    for (size_t i = 0; i <= p->hosts.mask; i++) {
+        shost *h = (shost *)(uintptr_t)p->hosts.slots[i].val;
+        if (p->hosts.slots[i].key == NULL)
+            continue;
+        if (h->timer_init)
+            uv_close((uv_handle_t *)&h->timer, on_host_closed);
+        else
+            free(h);
+    }
+    vl__strset_free(&p->domains);
+    vl__strset_free(&p->hosts);
     vl__tls_ctx_free(p->tls);
     free(p);
 }

@@ -50,14 +50,8 @@ typedef struct cand {
     vl__dns_addr addr;
 } cand;
 
-/* Hash-table node shared by domains and hosts: the name is the key. */
-typedef struct named {
-    struct named *hnext;
-    char name[VL__SMTP_HOST_CAP];
-} named;
-
 typedef struct shost {
-    named n; /* the address as text */
+    char name[VL__SMTP_IP_CAP]; /* the address as text: the hosts' key */
     vl__prober *p;
     unsigned active;
     uint64_t next_ok_ms; /* the rate limit's next free moment */
@@ -67,7 +61,7 @@ typedef struct shost {
 } shost;
 
 struct sdomain {
-    named n;
+    char name[VL__SMTP_HOST_CAP]; /* A-labels: the domains' key */
     vl__prober *p;
     vl__domain_info *info; /* a reference */
     cand cands[VL__SMTP_MAX_CANDS];
@@ -136,11 +130,6 @@ typedef struct conn {
     rcpt *owner; /* whose RCPT the next lines are */
 } conn;
 
-typedef struct table {
-    named **b;
-    size_t mask, n;
-} table;
-
 struct vl__prober {
     uv_loop_t *loop;
     unsigned flags, port, tls_mode;
@@ -151,7 +140,7 @@ struct vl__prober {
     bool has_source;
     const vl__strset *unverifiable;
     vl__tls_ctx *tls;
-    table domains, hosts;
+    vl__strset domains, hosts; /* name -> sdomain, address -> shost */
     conn *conns;
     rcpt *waiting; /* greylisted, waiting to try again */
     vl__prober_stats stats;

@@ -199,10 +199,10 @@ static void note_dead(vl__prober *p, const conn *c)
         return;
     vl__smtp_addr_text(&c->d->cands[c->cand].addr, ip);
     for (unsigned i = 0; i < p->n_dead; i++)
-        if (strcmp(p->dead[i], c->d->n.name) == 0 ||
+        if (strcmp(p->dead[i], c->d->name) == 0 ||
             strcmp(p->dead_ip[i], ip) == 0)
             return; /* unrelated hosts only */
-    snprintf(p->dead[p->n_dead], sizeof p->dead[0], "%s", c->d->n.name);
+    snprintf(p->dead[p->n_dead], sizeof p->dead[0], "%s", c->d->name);
     memcpy(p->dead_ip[p->n_dead++], ip, sizeof ip);
     if (p->n_dead == VL__SMTP_DEAD_NEEDED)
         p->stats.port_blocked = true;
@@ -366,7 +366,7 @@ static bool send_rcpt(conn *c, unsigned i)
 
     c->owner = r;
     if (r == NULL)
-        ok = send_cmd(c, "RCPT TO:<%s@%s>", c->d->random_local, c->d->n.name);
+        ok = send_cmd(c, "RCPT TO:<%s@%s>", c->d->random_local, c->d->name);
     else
         ok = send_cmd(c, "RCPT TO:<%s>", r->addr);
     c->p->stats.rcpts++;
