@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.mx = &h;
     d.n_mx = 1;
     vl__dns_classify(&d, m.n_answers ? VL__DNS_ANSWER : VL__DNS_NODATA,
-                     m.n_mx == 1 && m.mx[0].host[0] == '\0',
-                     m.spf_rejects_all);
+                     m.n_mx == 1 && m.mx[0].host[0] == '\0', m.spf_rejects_all,
+                     false);
     CHECK(d.n_reasons <= 4);
     CHECK(d.best < 1);
     return 0;

@@ -98,9 +98,6 @@ typedef struct vl__domain_info {
     vl_reason reasons[4];
     int best;         /* index into mx of the chosen host, or -1 */
     bool implicit_mx; /* mx[0] is the domain itself (RFC 5321 §5.1) */
-    /* A loopback address counts as usable (set before classifying, for
-     * the SMTP probe's tests with VL_OPT_SMTP_ALLOW_LOOPBACK). */
-    bool loopback_ok;
     unsigned n_mx;
     vl__mx_host *mx;
     unsigned n_log;
@@ -119,8 +116,9 @@ bool vl__dns_addr_loopback(const vl__dns_addr *a);
 /* Decide the DNS reasons of a domain whose lookups are complete:
  * fills d->reasons and d->best from d->mx (dns_classify.c). 'mx_outcome'
  * is how the MX query ended; 'spf_rejects_all' whether the domain
- * publishes "v=spf1 -all". */
+ * publishes "v=spf1 -all"; 'loopback_ok' whether a loopback address
+ * counts as usable (the SMTP probe's tests, VL_OPT_SMTP_ALLOW_LOOPBACK). */
 void vl__dns_classify(vl__domain_info *d, vl__dns_outcome mx_outcome,
-                      bool null_mx, bool spf_rejects_all);
+                      bool null_mx, bool spf_rejects_all, bool loopback_ok);
 
 #endif /* VL_DNS_H */

@@ -80,7 +80,8 @@ static bool has_public(const vl__mx_host *h, bool loopback_ok)
 
 /* The hosts' addresses decide: a reachable host, only private ones,
  * none at all for sure, or none for now. */
-static void classify_hosts(vl__domain_info *d, bool spf_rejects_all)
+static void classify_hosts(vl__domain_info *d, bool spf_rejects_all,
+                           bool loopback_ok)
 {
     int first_any = -1;
     vl__dns_outcome temp = VL__DNS_ANSWER;
@@ -90,7 +91,7 @@ static void classify_hosts(vl__domain_info *d, bool spf_rejects_all)
         const vl__mx_host *h = &d->mx[i];
         if (h->n_addr > 0 && first_any < 0)
             first_any = (int)i;
-        if (d->best < 0 && has_public(h, d->loopback_ok))
+        if (d->best < 0 && has_public(h, loopback_ok))
             d->best = (int)i;
         if (h->n_addr == 0 && temp == VL__DNS_ANSWER) {
             if (!vl__dns_definitive(h->a))
@@ -119,7 +120,7 @@ static void classify_hosts(vl__domain_info *d, bool spf_rejects_all)
 }
 
 void vl__dns_classify(vl__domain_info *d, vl__dns_outcome mx_outcome,
-                      bool null_mx, bool spf_rejects_all)
+                      bool null_mx, bool spf_rejects_all, bool loopback_ok)
 {
     d->n_reasons = 0;
     d->best = -1;
@@ -144,7 +145,7 @@ void vl__dns_classify(vl__domain_info *d, vl__dns_outcome mx_outcome,
         add(d, temp_reason(mx_outcome));
         return;
     }
-    classify_hosts(d, spf_rejects_all);
+    classify_hosts(d, spf_rejects_all, loopback_ok);
 }
 
 static bool in4(const uint8_t *b, uint32_t net, unsigned bits)

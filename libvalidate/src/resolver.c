@@ -672,8 +672,8 @@ static void finish(dlookup *l)
     dentry *e = l->entry;
     struct dwaiter *w = e->waiters;
 
-    l->info->loopback_ok = l->r->cfg.allow_loopback;
-    vl__dns_classify(l->info, l->mx_outcome, l->null_mx, l->spf_rejects_all);
+    vl__dns_classify(l->info, l->mx_outcome, l->null_mx, l->spf_rejects_all,
+                     r->cfg.allow_loopback);
     e->info = l->info;
     e->expires = l->expires;
     e->waiters = NULL;

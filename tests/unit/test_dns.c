@@ -356,29 +356,29 @@ static void classify_outcomes(void **state)
     (void)state;
 
     d = info_with(0);
-    vl__dns_classify(d, VL__DNS_NXDOMAIN, false, false);
+    vl__dns_classify(d, VL__DNS_NXDOMAIN, false, false, false);
     expect_one(d, VL_R_NO_SUCH_DOMAIN);
-    vl__dns_classify(d, VL__DNS_ANSWER, true, false);
+    vl__dns_classify(d, VL__DNS_ANSWER, true, false, false);
     expect_one(d, VL_R_NULL_MX);
-    vl__dns_classify(d, VL__DNS_SERVFAIL, false, false);
+    vl__dns_classify(d, VL__DNS_SERVFAIL, false, false, false);
     expect_one(d, VL_R_DNS_SERVFAIL);
-    vl__dns_classify(d, VL__DNS_TIMEOUT, false, false);
+    vl__dns_classify(d, VL__DNS_TIMEOUT, false, false, false);
     expect_one(d, VL_R_DNS_TIMEOUT);
-    vl__dns_classify(d, VL__DNS_MALFORMED, false, false);
+    vl__dns_classify(d, VL__DNS_MALFORMED, false, false, false);
     expect_one(d, VL_R_DNS_MALFORMED);
     drop(d);
 
     /* two MX hosts, both gone for sure: unresolvable */
     d = info_with(2);
-    vl__dns_classify(d, VL__DNS_ANSWER, false, false);
+    vl__dns_classify(d, VL__DNS_ANSWER, false, false, false);
     expect_one(d, VL_R_MX_UNRESOLVABLE);
     /* ... but one only timed out: unknown, never undeliverable */
     d->mx[1].aaaa = VL__DNS_TIMEOUT;
-    vl__dns_classify(d, VL__DNS_ANSWER, false, false);
+    vl__dns_classify(d, VL__DNS_ANSWER, false, false, false);
     expect_one(d, VL_R_DNS_TIMEOUT);
     /* the second host has a public address: it is the best */
     give_addr(&d->mx[1], v4(198, 51, 99, 1));
-    vl__dns_classify(d, VL__DNS_ANSWER, false, false);
+    vl__dns_classify(d, VL__DNS_ANSWER, false, false, false);
     assert_int_equal(d->n_reasons, 0);
     assert_int_equal(d->best, 1);
     drop(d);
@@ -387,7 +387,7 @@ static void classify_outcomes(void **state)
     d = info_with(2);
     give_addr(&d->mx[0], v4(10, 0, 0, 1));
     give_addr(&d->mx[1], v4(192, 168, 1, 1));
-    vl__dns_classify(d, VL__DNS_ANSWER, false, false);
+    vl__dns_classify(d, VL__DNS_ANSWER, false, false, false);
     expect_one(d, VL_R_MX_PRIVATE_ADDRESS);
     assert_int_equal(d->best, 0);
     drop(d);
@@ -395,12 +395,12 @@ static void classify_outcomes(void **state)
     /* implicit MX */
     d = info_with(1);
     d->implicit_mx = true;
-    vl__dns_classify(d, VL__DNS_NODATA, false, false);
+    vl__dns_classify(d, VL__DNS_NODATA, false, false, false);
     expect_one(d, VL_R_NO_MAIL_HOST);
     give_addr(&d->mx[0], v4(198, 51, 99, 2));
-    vl__dns_classify(d, VL__DNS_NODATA, false, false);
+    vl__dns_classify(d, VL__DNS_NODATA, false, false, false);
     expect_one(d, VL_R_IMPLICIT_MX);
-    vl__dns_classify(d, VL__DNS_NODATA, false, true); /* v=spf1 -all */
+    vl__dns_classify(d, VL__DNS_NODATA, false, true, false); /* v=spf1 -all */
     expect_one(d, VL_R_NO_MAIL_HOST);
     drop(d);
 }
